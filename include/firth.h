@@ -425,6 +425,44 @@ firth_status firth_eval_pairs(const firth_vectors *vecs, const char *path,
  * without leaving anything behind. Use it before long work. */
 firth_status firth_check_writable(const char *path, firth_error *err);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Sampling the next token (shared by the word and character language models)                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/* How a class is drawn from a model's scores (logits). The filters apply in this order:
+ * temperature, top-k, top-p (nucleus), as in Hugging Face's generate and llama.cpp. */
+typedef struct firth_sampler_params {
+    float temperature; /* >= 0, default 1. Scores are divided by it; <= 1e-6 means argmax */
+    int top_k;         /* keep only the k highest scores; 0 = off (default), 1 = greedy */
+    float top_p;       /* keep the smallest set of best classes whose probability reaches
+                        * top_p; in (0, 1], 1 = off (default) */
+} firth_sampler_params;
+
+void firth_sampler_default_params(firth_sampler_params *params);
+
+/* A sampler owns its scratch (for up to n_classes scores) and its random stream, so two
+ * samplers created with the same seed and fed the same scores draw the same classes. Not
+ * thread-safe: one per thread. */
+typedef struct firth_sampler firth_sampler;
+
+/* NULL and FIRTH_ERR_PARAM when n_classes is 0; FIRTH_ERR_NOMEM when it cannot allocate. */
+firth_sampler *firth_sampler_create(size_t n_classes, uint64_t seed, firth_error *err);
+void firth_sampler_free(firth_sampler *sampler);
+
+/* The distribution the sampler draws from: probs[i] for each of the n classes (n <= the
+ * n_classes of create), zero for the classes the filters removed, summing to 1. Ties in score
+ * are broken towards the lower index. FIRTH_ERR_PARAM for parameters out of range, n too large
+ * or a NaN score. */
+firth_status firth_sampler_distribution(firth_sampler *sampler, const float *logits, size_t n,
+                                        const firth_sampler_params *params, float *probs,
+                                        firth_error *err);
+
+/* Draws one class index from that distribution into *out (argmax, lowest index on ties, when
+ * top_k == 1 or temperature <= 1e-6; no random number is used then). Errors as above. */
+firth_status firth_sampler_pick(firth_sampler *sampler, const float *logits, size_t n,
+                                const firth_sampler_params *params, size_t *out,
+                                firth_error *err);
+
 #ifdef __cplusplus
 }
 #endif
