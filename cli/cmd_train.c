@@ -12,7 +12,31 @@ static const char *const usage_text =
     "usage: firth train --input FILE [--input FILE2 ...] --output OUT [options]\n\n"
     "Trains word2vec embeddings. FILE '-' reads standard input. The output format follows\n"
     "--format, or else the extension of OUT: .bin word2vec binary, .firth native model (all\n"
-    "weights, for later commands), anything else word2vec text.";
+    "weights, for later commands), anything else word2vec text.\n\n"
+    "With --checkpoint-every S a checkpoint (model and position) is written every S seconds and\n"
+    "on Ctrl-C to --checkpoint FILE (default OUT.ckpt), and removed when training ends well.\n"
+    "  firth train --resume OUT.ckpt --input FILE --output OUT\n"
+    "continues from it (same inputs; hyper-parameters and threads come from the checkpoint;\n"
+    "Ctrl-C then updates that checkpoint).";
+
+/* The options a resumed run may give: the rest come from the checkpoint. */
+static const char *const resume_opts[] = {"--input", "--output", "--format", "--quiet",
+                                          "--resume", "--checkpoint-every", "--checkpoint"};
+
+/* The first option in argv that --resume does not allow, or NULL. */
+static const char *option_not_for_resume(int argc, char **argv) {
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) return NULL;
+        if (strncmp(argv[i], "--", 2) != 0) continue;
+        size_t n = strcspn(argv[i], "=");
+        int ok = 0;
+        for (size_t k = 0; k < sizeof resume_opts / sizeof *resume_opts; k++)
+            ok |= strlen(resume_opts[k]) == n && strncmp(argv[i], resume_opts[k], n) == 0;
+        if (!ok) return argv[i];
+        if (!strchr(argv[i], '=') && strcmp(argv[i], "--quiet") != 0) i++; /* its value */
+    }
+    return NULL;
+}
 
 /* Set by SIGINT: the progress callback then asks the trainer to stop. A signal handler can only
  * reach a static; this is the one piece of global state, and it lives in the CLI. */
@@ -78,7 +102,10 @@ int cmd_train(int argc, char **argv) {
     firth_w2v_params p = firth_w2v_default_params();
     firth_text_params text = firth_text_default_params();
     cli_list inputs = {0}, positional = {0};
-    const char *output = NULL, *save_vocab = NULL, *read_vocab = NULL;
+    const char *output = NULL, *save_vocab = NULL, *read_vocab = NULL, *resume = NULL,
+               *ckpt_path = NULL;
+    double ckpt_every = -1.0;
+    char ckpt_default[4096];
     int format = -1, arch = 0, loss = 0, quiet = 0, utf8 = 0, batch = 0;
     double alpha = 0.0;
     uint64_t min_count = 5, max_vocab = 0, prune_at = 20000000;
@@ -118,6 +145,12 @@ int cmd_train(int argc, char **argv) {
         {"--read-vocab", OPT_STR, &read_vocab, 0, 0, NULL, "FILE", "use this vocabulary instead of counting (--min-count and --max-vocab still apply)"},
         {"--batch", OPT_CHOICE, &batch, 0, 0, "auto|off", NULL,
          "negative sampling: auto updates a window at once with shared noise words (sg, cbow); off: per pair as word2vec.c"},
+        {"--checkpoint-every", OPT_DOUBLE, &ckpt_every, 0, 1e9, NULL, "SECONDS",
+         "write a checkpoint this often (and on Ctrl-C); 0: only on Ctrl-C"},
+        {"--checkpoint", OPT_STR, &ckpt_path, 0, 0, NULL, "FILE",
+         "where checkpoints go (default OUT.ckpt)"},
+        {"--resume", OPT_STR, &resume, 0, 0, NULL, "CKPT",
+         "continue the training saved in this checkpoint"},
         {"--quiet", OPT_FLAG, &quiet, 0, 0, NULL, NULL, "no progress on stderr"},
     };
     int rc = cli_parse(argc, argv, 2, opts, sizeof opts / sizeof *opts, &positional, usage_text);
@@ -129,6 +162,7 @@ int cmd_train(int argc, char **argv) {
     firth_corpus *corpus = NULL;
     firth_vocab *vocab = NULL;
     firth_w2v *model = NULL;
+    firth_w2v_resume *state = NULL;
     rc = 0;
     if (positional.n) {
         rc = cli_usage_error("unexpected argument '%s' (inputs go after --input)", positional.items[0]);
@@ -137,6 +171,21 @@ int cmd_train(int argc, char **argv) {
     if (!inputs.n || !output) {
         rc = cli_usage_error("train needs --input FILE and --output OUT (see firth train --help)");
         goto out;
+    }
+    const char *bad_opt = resume ? option_not_for_resume(argc, argv) : NULL;
+    if (bad_opt) {
+        rc = cli_usage_error("%s cannot be given with --resume: the checkpoint fixes it", bad_opt);
+        goto out;
+    }
+    if (resume && !ckpt_path && ckpt_every < 0) ckpt_path = resume; /* Ctrl-C saves again */
+    if (ckpt_path && ckpt_every < 0) ckpt_every = 0; /* --checkpoint alone: on Ctrl-C */
+    if (ckpt_every >= 0 && !ckpt_path) {
+        if (snprintf(ckpt_default, sizeof ckpt_default, "%s.ckpt", output) >=
+            (int)sizeof ckpt_default) {
+            rc = cli_usage_error("output path too long");
+            goto out;
+        }
+        ckpt_path = ckpt_default;
     }
     p.arch = arch ? FIRTH_ARCH_CBOW : FIRTH_ARCH_SG;
     p.loss = (firth_loss)loss;
@@ -148,12 +197,25 @@ int cmd_train(int argc, char **argv) {
     /* outputs are checked before hours of training, not after */
     if (firth_check_writable(output, &err) != FIRTH_OK) goto fail;
     if (save_vocab && firth_check_writable(save_vocab, &err) != FIRTH_OK) goto fail;
+    if (ckpt_path && firth_check_writable(ckpt_path, &err) != FIRTH_OK) goto fail;
 
     signal(SIGINT, on_sigint); /* from here on, Ctrl-C ends cleanly with nothing written */
     corpus = firth_corpus_open(inputs.items, inputs.n, &err);
     if (!corpus) goto fail;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (resume) {
+        model = firth_w2v_load_checkpoint(resume, &state, &err);
+        if (!model) goto fail;
+        uint64_t done, total;
+        int finished;
+        firth_w2v_resume_position(state, &done, &total, &finished);
+        if (!quiet)
+            fprintf(stderr, "resuming %s: %.1f%% done (%llu of %llu words), %d epochs finished\n",
+                    resume, 100.0 * (double)done / (double)total, (unsigned long long)done,
+                    (unsigned long long)total, finished);
+        goto train;
+    }
     if (read_vocab) {
         vocab = firth_vocab_load(read_vocab, &err);
         if (!vocab) goto fail;
@@ -188,13 +250,22 @@ int cmd_train(int argc, char **argv) {
     model = firth_w2v_new(vocab, &p, &err);
     vocab = NULL; /* the model took it */
     if (!model) goto fail;
+train:;
     /* the workers are the parallelism; OpenBLAS's own threads would only compete with them */
     openblas_set_num_threads(1);
     progress_state ps = {.tty = isatty(STDERR_FILENO), .quiet = quiet};
-    firth_status st = firth_w2v_train(model, corpus, &text, on_progress, &ps, &err);
+    firth_w2v_checkpoints ck = {ckpt_path, ckpt_every > 0 ? ckpt_every : 0.0, state};
+    firth_status st =
+        firth_w2v_train_resumable(model, corpus, &text, &ck, on_progress, &ps, &err);
     if (ps.line_open) fputs("\r\033[K", stderr);
     if (st == FIRTH_ERR_CANCELLED && interrupted) {
-        fprintf(stderr, "firth: interrupted; nothing was written to '%s'\n", output);
+        if (ckpt_path)
+            fprintf(stderr,
+                    "firth: interrupted; checkpoint written to '%s' (continue with --resume %s), "
+                    "nothing written to '%s'\n",
+                    ckpt_path, ckpt_path, output);
+        else
+            fprintf(stderr, "firth: interrupted; nothing was written to '%s'\n", output);
         rc = 130;
         goto out;
     }
@@ -208,11 +279,14 @@ int cmd_train(int argc, char **argv) {
     }
     if (firth_w2v_save(model, output, (firth_format)format, &err) != FIRTH_OK) goto fail;
     if (!quiet) fprintf(stderr, "wrote %s\n", output);
+    /* the finished model replaces the checkpoint */
+    if (ckpt_path) unlink(ckpt_path);
     goto out;
 fail:
     rc = cli_fail(&err);
 out:
     firth_w2v_free(model);
+    firth_w2v_resume_free(state);
     firth_vocab_free(vocab);
     firth_corpus_free(corpus);
     cli_list_free(&inputs);

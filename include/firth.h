@@ -101,6 +101,10 @@ firth_corpus *firth_corpus_open(const char *const *paths, size_t n_paths, firth_
 void firth_corpus_free(firth_corpus *corpus);
 /* Length of the virtual stream in bytes (the files' sizes plus the line ends added after them). */
 uint64_t firth_corpus_size(const firth_corpus *corpus);
+/* A 64-bit fingerprint of the stream (its size and 16 sampled blocks of 4 KiB), to check that a
+ * resumed training reads the same corpus. FIRTH_ERR_IO when a read fails. */
+firth_status firth_corpus_fingerprint(const firth_corpus *corpus, uint64_t *fingerprint,
+                                      firth_error *err);
 
 /*
  * A tokenizer reads the bytes [begin, end) of a corpus. Every token belongs to the range that
@@ -248,6 +252,47 @@ void firth_w2v_free(firth_w2v *model);
 firth_status firth_w2v_train(firth_w2v *model, const firth_corpus *corpus,
                              const firth_text_params *text, firth_progress_fn progress,
                              void *user, firth_error *err);
+
+/*
+ * Checkpoints and resuming. A checkpoint holds the model (all weights, vocabulary,
+ * hyper-parameters) and where training stands: the global word count (so the learning-rate
+ * schedule goes on where it was), and for every worker its epoch, the byte offset of the next
+ * sentence in its share of the corpus, its random state and its running sums. Workers stop
+ * between sentences while one is written, so the model in it is consistent. Resuming with the
+ * same corpus gives, with one thread and a fixed seed, bit-for-bit the vectors of a run that was
+ * never interrupted (with several threads the result is as good but not bit-identical, since
+ * the threads' interleaving never is). Files are written atomically: "FIRTHCKP" format in
+ * docs/formats.md.
+ */
+typedef struct firth_w2v_resume firth_w2v_resume;
+
+typedef struct firth_w2v_checkpoints {
+    const char *path;               /* where to write checkpoints; NULL: none */
+    double every_s;                 /* seconds between checkpoints; 0: only when cancelled */
+    const firth_w2v_resume *resume; /* where to continue from (firth_w2v_load_checkpoint), or
+                                     * NULL to start from the beginning */
+} firth_w2v_checkpoints;
+
+/* As firth_w2v_train, with checkpoints: one every `every_s` seconds and, when `path` is set,
+ * one when the progress callback cancels (before FIRTH_ERR_CANCELLED is returned). A
+ * checkpoint that cannot be written stops training with its error. With `resume`, the model
+ * must be the one loaded with that state, `text` is ignored (the checkpoint's tokenizer
+ * settings apply) and the corpus must be the same (size and fingerprint; FIRTH_ERR_INPUT if
+ * not). */
+firth_status firth_w2v_train_resumable(firth_w2v *model, const firth_corpus *corpus,
+                                       const firth_text_params *text,
+                                       const firth_w2v_checkpoints *checkpoints,
+                                       firth_progress_fn progress, void *user, firth_error *err);
+
+/* Loads a checkpoint: the model (returned) and the training state (*state, to free with
+ * firth_w2v_resume_free). NULL and FIRTH_ERR_INPUT for a missing, truncated or corrupt file;
+ * every size is checked against the file's length before allocating. */
+firth_w2v *firth_w2v_load_checkpoint(const char *path, firth_w2v_resume **state,
+                                     firth_error *err);
+void firth_w2v_resume_free(firth_w2v_resume *state);
+/* How far the checkpointed run had come: words done and total (all epochs), epochs finished. */
+void firth_w2v_resume_position(const firth_w2v_resume *state, uint64_t *words_done,
+                               uint64_t *words_total, int *epochs_finished);
 
 const firth_vocab *firth_w2v_vocab(const firth_w2v *model);
 const firth_w2v_params *firth_w2v_get_params(const firth_w2v *model);

@@ -210,6 +210,30 @@ rc=$?
 [ "$rc" -eq 130 ] && [ "$(cat "$T/keep.txt")" = "old model" ] && ! ls "$T"/keep.txt.tmp.* > /dev/null 2>&1 \
     && ok "SIGINT: exit 130, old output intact" || bad "SIGINT" "exit $rc, file: $(head -c 50 "$T/keep.txt")"
 
+# --checkpoint-every + SIGINT writes a checkpoint; --resume from it ends with exactly the file of
+# a run never interrupted (1 thread, fixed seed), and removes the checkpoint when done
+R="--input $T/big.txt --dim 20 --epochs 25 --seed 5 --quiet"
+"$FIRTH" train $R --output "$T/whole.bin"
+"$FIRTH" train $R --output "$T/cut.bin" --checkpoint-every 0.2 2> "$T/err" &
+pid=$!
+sleep 0.7
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+if [ "$rc" -eq 130 ] && [ -s "$T/cut.bin.ckpt" ] && [ ! -e "$T/cut.bin" ]; then
+    "$FIRTH" train --resume "$T/cut.bin.ckpt" --input "$T/big.txt" --output "$T/cut.bin" --quiet 2> "$T/err2"
+    if cmp -s "$T/whole.bin" "$T/cut.bin" && [ ! -e "$T/cut.bin.ckpt" ]; then
+        ok "resume after SIGINT: same bytes as an uninterrupted run"
+    else
+        bad "resume" "files differ or checkpoint left: $(cat "$T/err2")"
+    fi
+else
+    bad "checkpoint on SIGINT" "exit $rc; $(cat "$T/err")"
+fi
+expect_error "resume: training option refused" 2 "$T/r1.bin" -- "$FIRTH" train --resume "$T/whole.bin" --input "$T/big.txt" --output "$T/r1.bin" --dim 5
+expect_error "resume: a model is not a checkpoint" 2 "$T/r2.bin" -- "$FIRTH" train --resume "$T/whole.bin" --input "$T/big.txt" --output "$T/r2.bin"
+expect_error "resume: missing checkpoint" 2 "$T/r3.bin" -- "$FIRTH" train --resume "$T/nope.ckpt" --input "$T/big.txt" --output "$T/r3.bin"
+
 # --- evaluation (eval-analogy, eval-similarity) -------------------------------------------------
 # man (1,0,0,0) : woman (1,1,0,0) :: king (0,0,2,0) : queen (0,1,1,0); "Queen" and "rare" are
 # near queen, "man" is repeated (its first row counts); the gensim comparison is gensim_test.sh

@@ -8,9 +8,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "core/rng.h"
+#include "embed/w2v_model.h"
 #include "firth.h"
 #include "test_util.h"
 #include "text/vocab.h"
@@ -446,6 +448,186 @@ static void test_params(void) {
     firth_w2v_free(m);
 }
 
+
+/* ---- checkpoints and resuming ---- */
+
+typedef struct cancel_at_fraction {
+    double at; /* cancel on the first periodic call at or past this fraction */
+    int cancelled;
+} cancel_at_fraction;
+
+static int cancel_mid_run(const firth_progress *pg, void *user) {
+    cancel_at_fraction *c = user;
+    if (!pg->epoch_finished && pg->fraction >= c->at && !c->cancelled) c->cancelled = 1;
+    return c->cancelled;
+}
+
+/* Cancels in the report of epoch 1, but only after waiting long enough for the workers of a
+ * small run to finish every epoch: the cancel then comes when no worker is left running. */
+static int cancel_after_the_end(const firth_progress *pg, void *user) {
+    cancel_at_fraction *c = user;
+    if (pg->epoch_finished == 1 && !c->cancelled) {
+        struct timespec ts = {0, 300 * 1000000L};
+        nanosleep(&ts, NULL);
+        c->cancelled = 1;
+    }
+    return c->cancelled;
+}
+
+/* A run cut at about `at` of the way (a checkpoint written on cancel), resumed from the file
+ * with checkpoints every few milliseconds on the way, ends bit-for-bit where a run that was never
+ * interrupted ends: input and output weights and every epoch's loss. at < 0: the cut comes after
+ * every worker has finished (cancel_after_the_end). */
+static void check_resume(const char *what, firth_arch arch, firth_loss loss, int batch,
+                         double at) {
+    char *dir = tu_mkdtemp();
+    char *path = write_pairs_corpus(dir, "c.txt", 20, 60, 6, 500, 3, 5);
+    char *ckpt = tu_path(dir, "run.ckpt"), *ckpt2 = tu_path(dir, "run2.ckpt");
+    firth_w2v_params p = small_params();
+    p.arch = arch;
+    p.loss = loss;
+    p.batch = batch;
+    p.epochs = 3;
+    p.sample = 1e-2; /* subsampling draws are part of the random stream too */
+    p.report_every_ms = 1;
+    trained ref = train(path, &p);
+    CHECK(ref.status == FIRTH_OK, "%s: reference run: %s", what, ref.err.message);
+
+    const char *paths[] = {path};
+    firth_error err = {0};
+    firth_text_params text = firth_text_default_params();
+    firth_corpus *c = firth_corpus_open(paths, 1, &err);
+    firth_vocab *v = firth_vocab_new(&err);
+    firth_vocab_count(v, c, &text, &err);
+    firth_vocab_finalize(v, 1, 0, &err);
+    firth_w2v *m = firth_w2v_new(v, &p, &err);
+    cancel_at_fraction cut = {at, 0};
+    firth_w2v_checkpoints ck = {ckpt, 0.0, NULL};
+    firth_status st = firth_w2v_train_resumable(m, c, &text, &ck,
+                                                at < 0 ? cancel_after_the_end : cancel_mid_run,
+                                                &cut, &err);
+    CHECK(st == FIRTH_ERR_CANCELLED, "%s: cut run: status %d (%s)", what, st, err.message);
+    firth_w2v_free(m);
+
+    firth_w2v_resume *rs = NULL;
+    firth_w2v *r = firth_w2v_load_checkpoint(ckpt, &rs, &err);
+    CHECK(r && rs, "%s: loading the checkpoint: %s", what, err.message);
+    if (r && rs && ref.model) {
+        uint64_t done, total;
+        int epochs_finished;
+        firth_w2v_resume_position(rs, &done, &total, &epochs_finished);
+        if (at >= 0)
+            CHECK(done > 0 && done < total, "%s: the cut was not mid-run (%llu of %llu words)",
+                  what, (unsigned long long)done, (unsigned long long)total);
+        else
+            CHECK(epochs_finished == 1 && done == total,
+                  "%s: expected a cut after the end, reported %d epochs, %llu of %llu words",
+                  what, epochs_finished, (unsigned long long)done, (unsigned long long)total);
+        firth_w2v_checkpoints again = {ckpt2, 0.002, rs};
+        st = firth_w2v_train_resumable(r, c, NULL, &again, NULL, NULL, &err);
+        CHECK(st == FIRTH_OK, "%s: resumed run: %s", what, err.message);
+        size_t V = firth_vocab_size(firth_w2v_vocab(r));
+        CHECK(V == firth_vocab_size(firth_w2v_vocab(ref.model)), "%s: vocabulary size", what);
+        size_t in = V * (size_t)p.dim * sizeof(float), out = r->out_rows * (size_t)p.dim * sizeof(float);
+        CHECK(memcmp(r->syn0, ref.model->syn0, in) == 0, "%s: input vectors differ (cut at %llu)",
+              what, (unsigned long long)done);
+        CHECK(memcmp(r->out, ref.model->out, out) == 0, "%s: output vectors differ", what);
+        int na, nb;
+        const double *la = firth_w2v_epoch_losses(r, &na), *lb = firth_w2v_epoch_losses(ref.model, &nb);
+        CHECK(na == 3 && nb == 3 && la && lb && memcmp(la, lb, 3 * sizeof *la) == 0,
+              "%s: epoch losses differ (%d, %d epochs)", what, na, nb);
+    }
+    firth_w2v_free(r);
+    firth_w2v_resume_free(rs);
+    firth_corpus_free(c);
+    firth_w2v_free(ref.model);
+    free(path);
+    free(ckpt);
+    free(ckpt2);
+    tu_rmdir(dir);
+}
+
+static void test_resume_sg_ns(void) { check_resume("sg ns batched", FIRTH_ARCH_SG, FIRTH_LOSS_NS, 1, 0.45); }
+static void test_resume_cbow_ns(void) { check_resume("cbow ns", FIRTH_ARCH_CBOW, FIRTH_LOSS_NS, 1, 0.7); }
+static void test_resume_sg_hs(void) { check_resume("sg hs", FIRTH_ARCH_SG, FIRTH_LOSS_HS, 0, 0.2); }
+static void test_resume_after_end(void) { check_resume("cut after the end", FIRTH_ARCH_SG, FIRTH_LOSS_NS, 1, -1.0); }
+
+/* A checkpoint is refused for another corpus, when truncated anywhere, and when it is a finished
+ * model; a damaged byte in the state fails its checksum. */
+static void test_resume_errors(void) {
+    char *dir = tu_mkdtemp();
+    char *path = write_pairs_corpus(dir, "c.txt", 20, 60, 6, 300, 3, 5);
+    char *other = write_pairs_corpus(dir, "d.txt", 20, 60, 6, 300, 3, 6);
+    char *ckpt = tu_path(dir, "run.ckpt"), *cut = tu_path(dir, "cut.ckpt"),
+         *model = tu_path(dir, "m.firth");
+    firth_w2v_params p = small_params();
+    p.epochs = 4;
+    p.report_every_ms = 1;
+    const char *paths[] = {path}, *others[] = {other};
+    firth_error err = {0};
+    firth_text_params text = firth_text_default_params();
+    firth_corpus *c = firth_corpus_open(paths, 1, &err);
+    firth_vocab *v = firth_vocab_new(&err);
+    firth_vocab_count(v, c, &text, &err);
+    firth_vocab_finalize(v, 1, 0, &err);
+    firth_w2v *m = firth_w2v_new(v, &p, &err);
+    cancel_at_fraction stop = {0.3, 0};
+    firth_w2v_checkpoints ck = {ckpt, 0.0, NULL};
+    CHECK(firth_w2v_train_resumable(m, c, &text, &ck, cancel_mid_run, &stop, &err) ==
+              FIRTH_ERR_CANCELLED, "cut run: %s", err.message);
+    CHECK(firth_w2v_save(m, model, FIRTH_FORMAT_NATIVE, &err) == FIRTH_OK, "%s", err.message);
+    firth_w2v_free(m);
+
+    firth_w2v_resume *rs = NULL;
+    firth_w2v *r = firth_w2v_load_checkpoint(ckpt, &rs, &err);
+    CHECK(r != NULL, "%s", err.message);
+    firth_corpus *d = firth_corpus_open(others, 1, &err);
+    if (r && d) {
+        firth_w2v_checkpoints again = {NULL, 0.0, rs};
+        firth_status st = firth_w2v_train_resumable(r, d, NULL, &again, NULL, NULL, &err);
+        CHECK(st == FIRTH_ERR_INPUT && strstr(err.message, "corpus differs"),
+              "another corpus: status %d, '%s'", st, err.message);
+    }
+    firth_w2v_free(r);
+    firth_w2v_resume_free(rs);
+    firth_corpus_free(d);
+
+    size_t n = 0;
+    unsigned char *bytes = tu_read(ckpt, &n);
+    int accepted = 0, tried = 0;
+    for (size_t len = 0; bytes && len < n; len += len < 600 ? 1 : 997) {
+        tu_write(cut, bytes, len);
+        firth_w2v_resume *s2 = NULL;
+        firth_w2v *x = firth_w2v_load_checkpoint(cut, &s2, &err);
+        tried++;
+        if (x || s2 || err.status != FIRTH_ERR_INPUT) accepted++;
+        firth_w2v_free(x);
+        firth_w2v_resume_free(s2);
+    }
+    CHECK(accepted == 0, "%d of %d truncated checkpoints accepted", accepted, tried);
+    if (bytes && n > 200) {
+        bytes[150] ^= 0x40; /* inside a worker's state */
+        tu_write(cut, bytes, n);
+        firth_w2v_resume *s2 = NULL;
+        firth_w2v *x = firth_w2v_load_checkpoint(cut, &s2, &err);
+        CHECK(!x && strstr(err.message, "checksum"), "a damaged state: '%s'", err.message);
+        firth_w2v_free(x);
+        firth_w2v_resume_free(s2);
+    }
+    firth_w2v_resume *s3 = NULL;
+    firth_w2v *y = firth_w2v_load_checkpoint(model, &s3, &err);
+    CHECK(!y && strstr(err.message, "finished model"), "a model as checkpoint: '%s'", err.message);
+    firth_w2v_free(y);
+    free(bytes);
+    firth_corpus_free(c);
+    free(path);
+    free(other);
+    free(ckpt);
+    free(cut);
+    free(model);
+    tu_rmdir(dir);
+}
+
 const test_case tests_w2v[] = {
     {"w2v_determinism", test_determinism},
     {"w2v_sg_ns_structure", test_sg_ns},
@@ -456,5 +638,10 @@ const test_case tests_w2v[] = {
     {"w2v_tiny_corpus", test_tiny_corpus},
     {"w2v_progress_cancel", test_progress_cancel},
     {"w2v_params", test_params},
+    {"w2v_resume_sg_ns", test_resume_sg_ns},
+    {"w2v_resume_cbow_ns", test_resume_cbow_ns},
+    {"w2v_resume_sg_hs", test_resume_sg_hs},
+    {"w2v_resume_after_end", test_resume_after_end},
+    {"w2v_resume_errors", test_resume_errors},
     TEST_END,
 };

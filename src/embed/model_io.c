@@ -136,7 +136,8 @@ static void decode_header(const unsigned char *buf, header *h) {
     h->checksum = get64(&p);
 }
 
-static firth_status save_native(const firth_w2v *m, const char *path, firth_error *err) {
+firth_status firth_w2v_write_native(const firth_w2v *m, FILE *fp, const char *path,
+                                   firth_error *err) {
     size_t word_bytes;
     const char *words = firth_vocab_word_block(m->vocab, &word_bytes);
     uint64_t *counts = malloc(m->V * sizeof *counts);
@@ -158,18 +159,23 @@ static firth_status save_native(const firth_w2v *m, const char *path, firth_erro
     h.checksum = cs.h;
     unsigned char hb[HEADER_BYTES];
     encode_header(&h, hb);
-    firth_atomic_file *f = firth_atomic_open(path, err);
-    if (!f) {
-        free(counts);
-        return err ? err->status : FIRTH_ERR_OUTPUT;
-    }
-    FILE *fp = firth_atomic_stream(f);
     fwrite(hb, 1, sizeof hb, fp);
     fwrite(words, 1, word_bytes, fp);
     fwrite(counts, sizeof *counts, m->V, fp);
     fwrite(m->syn0, 1, in_bytes, fp);
     fwrite(m->out, 1, out_bytes, fp);
     free(counts);
+    return FIRTH_OK; /* write errors surface at the atomic commit (ferror, fflush, fsync) */
+}
+
+static firth_status save_native(const firth_w2v *m, const char *path, firth_error *err) {
+    firth_atomic_file *f = firth_atomic_open(path, err);
+    if (!f) return err ? err->status : FIRTH_ERR_OUTPUT;
+    firth_status st = firth_w2v_write_native(m, firth_atomic_stream(f), path, err);
+    if (st != FIRTH_OK) {
+        firth_atomic_abort(f);
+        return st;
+    }
     return firth_atomic_commit(f, err);
 }
 
@@ -200,16 +206,22 @@ firth_w2v *firth_w2v_load(const char *path, firth_error *err) {
         firth_fail_errno(err, FIRTH_ERR_INPUT, errno, "cannot open model '%s'", path);
         return NULL;
     }
+    struct stat st;
+    firth_w2v *m = NULL;
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))
+        firth_fail(err, FIRTH_ERR_INPUT, "'%s' is not a regular file", path);
+    else
+        m = firth_w2v_read_native(fp, path, (uint64_t)st.st_size, err);
+    fclose(fp);
+    return m;
+}
+
+firth_w2v *firth_w2v_read_native(FILE *fp, const char *path, uint64_t file_size,
+                                 firth_error *err) {
     firth_w2v *m = NULL;
     char *words = NULL;
     const char **list = NULL;
     uint64_t *counts = NULL;
-    struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        firth_fail(err, FIRTH_ERR_INPUT, "'%s' is not a regular file", path);
-        goto fail;
-    }
-    uint64_t file_size = (uint64_t)st.st_size;
     unsigned char hb[HEADER_BYTES];
     if (file_size < HEADER_BYTES || !read_all(fp, hb, sizeof hb)) {
         corrupt(err, path, "file too short for a header");
@@ -329,13 +341,11 @@ firth_w2v *firth_w2v_load(const char *path, firth_error *err) {
     free(words);
     free(counts);
     free(list);
-    fclose(fp);
     return m;
 fail:
     firth_w2v_free(m);
     free(words);
     free(counts);
     free(list);
-    fclose(fp);
     return NULL;
 }

@@ -18,6 +18,7 @@
 #include "core/status.h"
 #include "core/vec.h"
 #include "embed/loss.h"
+#include "embed/w2v_ckpt.h"
 #include "embed/w2v_model.h"
 #include "text/vocab.h"
 
@@ -209,6 +210,13 @@ typedef struct worker {
     double *finished_at;
     atomic_int epochs_done;
     atomic_int exited;
+    /* checkpoints: where the worker stands while it is parked (written before `parked`) */
+    atomic_int parked;
+    int32_t pos_epoch;
+    uint64_t pos_offset, pos_unsynced, pos_examples;
+    double pos_loss;
+    float pos_alpha;
+    const w2v_worker_state *from; /* the saved position to resume from, or NULL */
     /* the current epoch so far, for the progress line */
     _Atomic double run_loss;
     _Atomic uint64_t run_examples;
@@ -225,6 +233,7 @@ struct trainer {
     uint64_t words_total;
     atomic_uint_fast64_t words_done;
     atomic_int stop;
+    atomic_int pause; /* workers park at their next sentence boundary while it is set */
     struct timespec t0;
 };
 
@@ -376,21 +385,33 @@ static double train_sentence(worker *w, int len, float alpha, uint64_t *examples
     return loss;
 }
 
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 static void *worker_main(void *arg) {
     worker *w = arg;
     trainer *tr = w->tr;
     firth_w2v *m = tr->m;
     const int max_len = tr->text.max_sentence_words;
-    for (int e = 0; e < m->p.epochs && !atomic_load(&tr->stop); e++) {
-        firth_tokenizer *tok =
-            firth_tokenizer_new(tr->corpus, w->begin, w->end, &tr->text, &w->err);
+    int e = w->from ? w->from->epoch : 0;
+    for (; e < m->p.epochs && !atomic_load(&tr->stop); e++) {
+        uint64_t unsynced = 0, examples = 0, from = w->begin;
+        double loss = 0.0;
+        float alpha = current_alpha(tr, atomic_load(&tr->words_done));
+        if (w->from && e == w->from->epoch) { /* resuming inside this epoch */
+            from = w->from->offset;
+            unsynced = w->from->unsynced;
+            examples = w->from->run_examples;
+            loss = w->from->run_loss;
+            alpha = w->from->alpha;
+        }
+        firth_tokenizer *tok = firth_tokenizer_new(tr->corpus, from, w->end, &tr->text, &w->err);
         if (!tok) {
             w->status = w->err.status;
             break;
         }
-        uint64_t unsynced = 0, examples = 0;
-        double loss = 0.0;
-        float alpha = current_alpha(tr, atomic_load(&tr->words_done));
         int kind = FIRTH_TOKEN_WORD;
         while (kind != FIRTH_TOKEN_END && !atomic_load_explicit(&tr->stop, memory_order_relaxed)) {
             int len = 0;
@@ -420,6 +441,20 @@ static void *worker_main(void *arg) {
                 atomic_store_explicit(&w->run_loss, loss, memory_order_relaxed);
                 atomic_store_explicit(&w->run_examples, examples, memory_order_relaxed);
             }
+            /* between sentences: nothing of the last one is pending, so this is a point a
+             * checkpoint can resume from exactly */
+            if (kind != FIRTH_TOKEN_END &&
+                atomic_load_explicit(&tr->pause, memory_order_relaxed)) {
+                w->pos_epoch = e;
+                w->pos_offset = firth_tokenizer_offset(tok);
+                w->pos_unsynced = unsynced;
+                w->pos_examples = examples;
+                w->pos_loss = loss;
+                w->pos_alpha = alpha;
+                atomic_store_explicit(&w->parked, 1, memory_order_release);
+                while (atomic_load_explicit(&tr->pause, memory_order_acquire)) sleep_ms(1);
+                atomic_store_explicit(&w->parked, 0, memory_order_release);
+            }
         }
         firth_tokenizer_free(tok);
         atomic_fetch_add(&tr->words_done, unsynced);
@@ -432,6 +467,10 @@ static void *worker_main(void *arg) {
         if (atomic_load(&tr->stop)) break; /* an interrupted epoch is not reported as finished */
         atomic_store_explicit(&w->epochs_done, e + 1, memory_order_release);
     }
+    w->pos_epoch = e; /* == epochs after a full run */
+    w->pos_offset = w->end;
+    w->pos_unsynced = w->pos_examples = 0;
+    w->pos_loss = 0.0;
     atomic_store_explicit(&w->exited, 1, memory_order_release);
     return NULL;
 }
@@ -452,11 +491,6 @@ static void free_workers(worker *ws, int n) {
         free(ws[i].finished_at);
     }
     firth_free_aligned(ws);
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 static void fill_progress(const trainer *tr, const worker *ws, int n, firth_progress *pg) {
@@ -491,11 +525,92 @@ static void fill_progress(const trainer *tr, const worker *ws, int n, firth_prog
     pg->threads = n;
 }
 
+/* Parks every worker at a sentence boundary, writes the model and where each worker stands to
+ * ck->path, and lets them go on. Workers that have finished all epochs count as parked. */
+static firth_status write_checkpoint(trainer *tr, worker *ws, int n, int reported,
+                                     const firth_w2v_checkpoints *ck, uint64_t fingerprint,
+                                     firth_error *err) {
+    firth_w2v *m = tr->m;
+    atomic_store(&tr->pause, 1);
+    for (;;) {
+        int all = 1;
+        for (int i = 0; i < n; i++)
+            all &= atomic_load_explicit(&ws[i].parked, memory_order_acquire) ||
+                   atomic_load_explicit(&ws[i].exited, memory_order_acquire);
+        if (all) break;
+        sleep_ms(1);
+    }
+    firth_status st = FIRTH_OK;
+    firth_w2v_resume *s = w2v_resume_new(n, m->p.epochs);
+    if (!s) {
+        st = firth_fail(err, FIRTH_ERR_NOMEM, "out of memory writing a checkpoint");
+        goto out;
+    }
+    s->reported = reported;
+    s->text = tr->text;
+    s->corpus_size = firth_corpus_size(tr->corpus);
+    s->corpus_fingerprint = fingerprint;
+    s->words_done = atomic_load(&tr->words_done);
+    s->words_total = tr->words_total;
+    s->elapsed_s = seconds_since(&tr->t0);
+    memcpy(s->epoch_loss, m->epoch_loss, (size_t)reported * sizeof *s->epoch_loss);
+    for (int i = 0; i < n; i++) {
+        const worker *w = &ws[i];
+        w2v_worker_state *o = &s->w[i];
+        o->begin = w->begin;
+        o->end = w->end;
+        o->offset = w->pos_offset;
+        o->rng = w->rng.state;
+        o->unsynced = w->pos_unsynced;
+        o->run_examples = w->pos_examples;
+        o->run_loss = w->pos_loss;
+        o->alpha = w->pos_alpha;
+        o->epoch = w->pos_epoch;
+        o->epochs_done = atomic_load(&w->epochs_done);
+        memcpy(o->loss, w->loss, (size_t)o->epochs_done * sizeof *o->loss);
+        memcpy(o->examples, w->examples, (size_t)o->epochs_done * sizeof *o->examples);
+        memcpy(o->finished_at, w->finished_at, (size_t)o->epochs_done * sizeof *o->finished_at);
+    }
+    st = w2v_checkpoint_write(m, s, ck->path, err);
+out:
+    firth_w2v_resume_free(s);
+    atomic_store(&tr->pause, 0);
+    return st;
+}
+
 firth_status firth_w2v_train(firth_w2v *m, const firth_corpus *corpus,
                              const firth_text_params *text, firth_progress_fn progress,
                              void *user, firth_error *err) {
+    return firth_w2v_train_resumable(m, corpus, text, NULL, progress, user, err);
+}
+
+firth_status firth_w2v_train_resumable(firth_w2v *m, const firth_corpus *corpus,
+                                       const firth_text_params *text,
+                                       const firth_w2v_checkpoints *ck,
+                                       firth_progress_fn progress, void *user,
+                                       firth_error *err) {
     firth_status st = firth_w2v_check_params(&m->p, err);
     if (st != FIRTH_OK) return st;
+    const firth_w2v_resume *rs = ck ? ck->resume : NULL;
+    const char *ck_path = ck && ck->path ? ck->path : NULL;
+    if (ck && !(ck->every_s >= 0.0))
+        return firth_fail(err, FIRTH_ERR_PARAM, "the checkpoint interval must be >= 0 seconds");
+    uint64_t fingerprint = 0;
+    if ((ck_path || rs) && (st = firth_corpus_fingerprint(corpus, &fingerprint, err)) != FIRTH_OK)
+        return st;
+    if (rs) {
+        if (rs->threads != m->p.threads || rs->epochs != m->p.epochs)
+            return firth_fail(err, FIRTH_ERR_PARAM,
+                              "the model and the training state do not belong together");
+        if (rs->corpus_size != firth_corpus_size(corpus) || rs->corpus_fingerprint != fingerprint)
+            return firth_fail(err, FIRTH_ERR_INPUT,
+                              "the corpus differs from the one the checkpoint was made on "
+                              "(%llu bytes then, %llu now); give the same --input files in "
+                              "the same order",
+                              (unsigned long long)rs->corpus_size,
+                              (unsigned long long)firth_corpus_size(corpus));
+        text = &rs->text;
+    }
     trainer tr;
     memset(&tr, 0, sizeof tr);
     tr.m = m;
@@ -507,6 +622,9 @@ firth_status firth_w2v_train(firth_w2v *m, const firth_corpus *corpus,
     uint64_t per_epoch = firth_vocab_train_words(m->vocab);
     if (per_epoch == 0) per_epoch = 1; /* a vocabulary file with zero counts: unknown length */
     tr.words_total = per_epoch * (uint64_t)m->p.epochs;
+    if (rs && rs->words_total != tr.words_total)
+        return firth_fail(err, FIRTH_ERR_INPUT,
+                          "the checkpoint's word count does not match its vocabulary");
     tr.keep = firth_vocab_keep_table(m->vocab, m->p.sample);
     if (!tr.keep) return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory (subsampling table)");
     if (m->p.loss == FIRTH_LOSS_NS &&
@@ -532,6 +650,12 @@ firth_status firth_w2v_train(firth_w2v *m, const firth_corpus *corpus,
         w->begin = size / (uint64_t)n * (uint64_t)i;
         w->end = i == n - 1 ? size : size / (uint64_t)n * (uint64_t)(i + 1);
         firth_rng_seed(&w->rng, m->p.seed + (uint64_t)i);
+        if (rs) {
+            w->from = &rs->w[i];
+            w->begin = w->from->begin;
+            w->end = w->from->end;
+            w->rng.state = w->from->rng;
+        }
         w->sent = firth_alloc_aligned((size_t)tr.text.max_sentence_words * sizeof *w->sent);
         w->targets = firth_alloc_aligned(((size_t)m->p.negative + 1) * sizeof *w->targets);
         w->dh = firth_alloc_aligned((size_t)m->D * sizeof(float));
@@ -551,6 +675,20 @@ firth_status firth_w2v_train(firth_w2v *m, const firth_corpus *corpus,
             st = firth_fail(err, FIRTH_ERR_NOMEM, "out of memory starting training");
             goto done;
         }
+        if (rs) {
+            size_t k = (size_t)w->from->epochs_done;
+            memcpy(w->loss, w->from->loss, k * sizeof *w->loss);
+            memcpy(w->examples, w->from->examples, k * sizeof *w->examples);
+            memcpy(w->finished_at, w->from->finished_at, k * sizeof *w->finished_at);
+            atomic_store(&w->epochs_done, w->from->epochs_done);
+        }
+    }
+    int reported = 0;
+    if (rs) {
+        atomic_store(&tr.words_done, rs->words_done);
+        reported = rs->reported;
+        memcpy(m->epoch_loss, rs->epoch_loss, (size_t)reported * sizeof *m->epoch_loss);
+        m->n_epoch_loss = reported;
     }
     pthread_t *tids = malloc((size_t)n * sizeof *tids);
     if (!tids) {
@@ -558,6 +696,12 @@ firth_status firth_w2v_train(firth_w2v *m, const firth_corpus *corpus,
         goto done;
     }
     clock_gettime(CLOCK_MONOTONIC, &tr.t0);
+    if (rs) { /* the clock goes on from the checkpoint's elapsed time (ETA, epoch times) */
+        double back = rs->elapsed_s;
+        tr.t0.tv_sec -= (time_t)back;
+        tr.t0.tv_nsec -= (long)((back - (double)(time_t)back) * 1e9);
+        if (tr.t0.tv_nsec < 0) tr.t0.tv_nsec += 1000000000L, tr.t0.tv_sec--;
+    }
     int started = 0;
     for (; started < n; started++)
         if (pthread_create(&tids[started], NULL, worker_main, &ws[started]) != 0) break;
@@ -567,8 +711,8 @@ firth_status firth_w2v_train(firth_w2v *m, const firth_corpus *corpus,
     }
 
     /* the monitor */
-    double last_report = 0.0;
-    int reported = 0;
+    double last_report = 0.0, last_checkpoint = seconds_since(&tr.t0);
+    int cancel = 0; /* the callback asked to stop */
     for (;;) {
         int all_exited = 1;
         for (int i = 0; i < started; i++)
@@ -581,7 +725,7 @@ firth_status firth_w2v_train(firth_w2v *m, const firth_corpus *corpus,
             int d = atomic_load_explicit(&ws[i].epochs_done, memory_order_acquire);
             if (d < min_done) min_done = d;
         }
-        while (reported < min_done && st == FIRTH_OK) {
+        while (reported < min_done && st == FIRTH_OK && !cancel) {
             double l = 0.0, t = 0.0;
             uint64_t ex = 0;
             for (int i = 0; i < n; i++) {
@@ -605,10 +749,7 @@ firth_status firth_w2v_train(firth_w2v *m, const firth_corpus *corpus,
                 ep.epoch_finished = reported;
                 ep.epoch_loss = mean;
                 ep.epoch_seconds = t;
-                if (progress(&ep, user)) {
-                    st = firth_fail(err, FIRTH_ERR_CANCELLED, "training cancelled");
-                    atomic_store(&tr.stop, 1);
-                }
+                if (progress(&ep, user)) cancel = 1;
             }
         }
         if (st == FIRTH_OK && pg.loss == pg.loss && !isfinite(pg.loss)) {
@@ -618,14 +759,24 @@ firth_status firth_w2v_train(firth_w2v *m, const firth_corpus *corpus,
                             pg.loss, pg.epoch);
             atomic_store(&tr.stop, 1);
         }
-        if (all_exited) break;
-        if (st == FIRTH_OK && progress && pg.elapsed_s - last_report >= m->p.report_every_ms * 1e-3) {
+        if (st == FIRTH_OK && !all_exited && progress &&
+            pg.elapsed_s - last_report >= m->p.report_every_ms * 1e-3) {
             last_report = pg.elapsed_s;
-            if (progress(&pg, user)) {
-                st = firth_fail(err, FIRTH_ERR_CANCELLED, "training cancelled");
-                atomic_store(&tr.stop, 1);
-            }
+            if (progress(&pg, user)) cancel = 1;
         }
+        /* A cancel can come from an epoch report after every worker has exited: the state is
+         * then complete (each worker at the end of its range), and is still saved. */
+        if (st == FIRTH_OK && ck_path &&
+            (cancel || (ck->every_s > 0 && pg.elapsed_s - last_checkpoint >= ck->every_s))) {
+            st = write_checkpoint(&tr, ws, started, reported, ck, fingerprint, err);
+            last_checkpoint = seconds_since(&tr.t0);
+            if (st != FIRTH_OK) atomic_store(&tr.stop, 1);
+        }
+        if (st == FIRTH_OK && cancel) {
+            st = firth_fail(err, FIRTH_ERR_CANCELLED, "training cancelled");
+            atomic_store(&tr.stop, 1);
+        }
+        if (all_exited) break;
         sleep_ms(m->p.report_every_ms < 20 ? m->p.report_every_ms : 20);
     }
     for (int i = 0; i < started; i++) pthread_join(tids[i], NULL);

@@ -2,6 +2,8 @@
 #ifndef FIRTH_EMBED_W2V_MODEL_H
 #define FIRTH_EMBED_W2V_MODEL_H
 
+#include <stdio.h>
+
 #include "embed/huffman.h"
 #include "embed/sigmoid.h"
 #include "firth.h"
@@ -28,5 +30,12 @@ firth_w2v *firth_w2v_alloc(firth_vocab *vocab, const firth_w2v_params *params, f
 
 /* Word pointers of the vocabulary in id order (caller frees the array, not the words). */
 const char **firth_w2v_word_list(const firth_w2v *model);
+
+/* The native model (model_io.c) as a part of a larger stream (checkpoints): write at the
+ * stream's position (errors show at the caller's commit); read `size` bytes from the stream's
+ * position, every size checked against `size` before allocating. `path` is for messages. */
+firth_status firth_w2v_write_native(const firth_w2v *model, FILE *fp, const char *path,
+                                   firth_error *err);
+firth_w2v *firth_w2v_read_native(FILE *fp, const char *path, uint64_t size, firth_error *err);
 
 #endif

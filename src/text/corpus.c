@@ -493,3 +493,21 @@ int firth_tokenizer_next(firth_tokenizer *t, const char **word, size_t *len, fir
         append(t, enc, (size_t)m);
     }
 }
+
+/* FNV-1a over the size and 16 blocks of 4 KiB spread evenly over the stream (the first and the
+ * last included): cheap even for a huge corpus, and enough to notice another file given by
+ * mistake. Not a hash of every byte: an edit in the middle of a file can go unnoticed. */
+firth_status firth_corpus_fingerprint(const firth_corpus *c, uint64_t *out, firth_error *err) {
+    enum { BLOCKS = 16, BLOCK = 4096 };
+    unsigned char buf[BLOCK];
+    uint64_t h = 0xCBF29CE484222325ull;
+    for (int i = 0; i < 8; i++) h = (h ^ ((c->total >> (8 * i)) & 0xFF)) * 0x100000001B3ull;
+    for (int b = 0; b < BLOCKS; b++) {
+        uint64_t off = c->total > BLOCK ? (c->total - BLOCK) / (BLOCKS - 1) * (uint64_t)b : 0;
+        ssize_t r = corpus_read(c, off, buf, BLOCK, err);
+        if (r < 0) return err ? err->status : FIRTH_ERR_IO;
+        for (ssize_t i = 0; i < r; i++) h = (h ^ buf[i]) * 0x100000001B3ull;
+    }
+    *out = h;
+    return FIRTH_OK;
+}
