@@ -456,7 +456,7 @@ typedef struct firth_projector_params {
     const char *title; /* the page's heading and <title>; NULL: "firth projector" */
 } firth_projector_params;
 
-#define FIRTH_PROJECTOR_MAX_WORDS 100000
+#define FIRTH_PROJECTOR_MAX_WORDS 50000 /* the neighbours cost words^2 * dim */
 
 firth_projector_params firth_projector_default_params(void);
 

@@ -42,7 +42,7 @@ import time
 import urllib.parse
 import zlib
 
-FIRTH, WORK, SHOTS = sys.argv[1], sys.argv[2], sys.argv[3]
+FIRTH = WORK = SHOTS = None  # set by main from the command line
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 W, H = 1200, 800
 passed = failed = 0
@@ -76,9 +76,10 @@ def run(*args):
 
 
 class Browser:
-    """Headless Chromium with one page, driven over the DevTools pipe."""
+    """Headless Chromium with one page, driven over the DevTools pipe (also used by
+    bench/projector_page.py). Its output goes to `log_dir`/chromium.log."""
 
-    def __init__(self, profile):
+    def __init__(self, profile, log_dir):
         r_cmd, w_cmd = os.pipe()  # we write commands, Chromium reads them on fd 3
         r_out, w_out = os.pipe()  # Chromium writes replies and events on fd 4
         hi_r = fcntl.fcntl(r_cmd, fcntl.F_DUPFD, 10)
@@ -98,7 +99,7 @@ class Browser:
                f"--window-size={W},{H}", f"--user-data-dir={profile}", "about:blank"]
         if os.geteuid() == 0:
             cmd.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
-        self.log = open(os.path.join(WORK, "chromium.log"), "wb")
+        self.log = open(os.path.join(log_dir, "chromium.log"), "wb")
         self.proc = subprocess.Popen(cmd, preexec_fn=child, close_fds=False,
                                      stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
         os.close(hi_r)
@@ -266,6 +267,8 @@ def count_colour(rows, ch, rgb, tol=40):
 
 
 def main():
+    global FIRTH, WORK, SHOTS
+    FIRTH, WORK, SHOTS = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(SHOTS, exist_ok=True)
     # --- 1. corpus and model ------------------------------------------------------------------
     rnd = random.Random(20241123)
@@ -295,7 +298,7 @@ def main():
           f"{len(words)} words, k {data['k']}")
     check(all(t in words for t in tricky), "the awkward words are on the page",
           f"missing: {[t for t in tricky if t not in words]}")
-    b = Browser(tempfile.mkdtemp(prefix="profile-", dir=WORK))
+    b = Browser(tempfile.mkdtemp(prefix="profile-", dir=WORK), WORK)
     try:
         # --- 3. searches ----------------------------------------------------------------------
         b.open(url)
