@@ -28,11 +28,14 @@ endif
 # that `make demo` can install it first.
 BLAS_CFLAGS = $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS   = $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+# LAPACK through LAPACKE (Debian: liblapacke-dev) for the projector's PCA (src/embed/projector.c)
+LAPACK_CFLAGS = $(shell pkg-config --cflags lapacke 2>/dev/null)
+LAPACK_LIBS   = $(shell pkg-config --libs lapacke 2>/dev/null || echo -llapacke)
 
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
            $(OPT) $(ARCH) -fopenmp-simd -fPIC -pthread $(SANFLAGS) \
-           -Iinclude -Isrc $(BLAS_CFLAGS)
-LDLIBS  += $(BLAS_LIBS) -lm -pthread
+           -Iinclude -Isrc -I$(BUILD)/gen $(BLAS_CFLAGS) $(LAPACK_CFLAGS)
+LDLIBS  += $(LAPACK_LIBS) $(BLAS_LIBS) -lm -pthread
 LDFLAGS += $(SANFLAGS)
 
 LIB_SRC  := $(wildcard src/*/*.c)
@@ -48,6 +51,12 @@ all: $(BUILD)/libfirth.a $(BUILD)/libfirth.so $(BUILD)/firth $(BUILD)/firth_test
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# the projector page (HTML, CSS, JavaScript) is edited as an HTML file and compiled in as a string
+$(BUILD)/gen/projector_page.h: src/embed/projector_page.html scripts/embed_text.sh
+	@mkdir -p $(dir $@)
+	scripts/embed_text.sh $< projector_page > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/src/embed/projector.o: $(BUILD)/gen/projector_page.h
 
 $(BUILD)/libfirth.a: $(LIB_OBJ)
 	ar rcs $@ $^

@@ -18,6 +18,7 @@ static const command commands[] = {
     {"eval-analogy", cmd_eval_analogy, "accuracy on an analogy set (questions-words.txt)"},
     {"eval-similarity", cmd_eval_similarity, "Spearman correlation with a word-similarity set"},
     {"convert", cmd_convert, "between word2vec text/binary, .vec, native and projector TSV"},
+    {"project", cmd_project, "a self-contained HTML page: words in 2-D (PCA), search, neighbours"},
 };
 
 static void usage(FILE *out) {

@@ -508,6 +508,60 @@ firth_status firth_sampler_pick(firth_sampler *sampler, const float *logits, siz
                                 const firth_sampler_params *params, size_t *out,
                                 firth_error *err);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Projector: PCA and a self-contained HTML page of the vectors                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * Principal component analysis of the `n` rows of `x` (row-major (n, dim) floats). The rows are
+ * centred (their mean subtracted); the (dim, dim) covariance sum((x_i - mean)(x_i - mean)^T) /
+ * (n - 1) is built with BLAS (ssyrk) and its `n_comp` largest eigenpairs are found with LAPACK
+ * (dsyevr, in double precision). Outputs, each may be NULL:
+ *   axes      (n_comp, dim) the unit principal axes, largest variance first; the sign of each is
+ *             fixed so that its entry of largest magnitude is positive (the first such entry)
+ *   variance  (n_comp) the variance along each axis (the covariance's eigenvalues, >= 0; numpy's
+ *             S**2 / (n - 1), sklearn's explained_variance_)
+ *   total     the variance summed over all dim directions (the covariance's trace), so that
+ *             variance[c] / *total is the explained-variance ratio
+ *   proj      (n, n_comp) the coordinates of the centred rows on the axes
+ * FIRTH_ERR_PARAM when n < 2, dim < 1, n_comp is outside [1, dim] or a size exceeds INT_MAX;
+ * FIRTH_ERR_INPUT when x holds a NaN or an infinity; FIRTH_ERR_NOMEM. When variances are equal
+ * the axes within their plane are not unique. Cost O(n dim^2 + dim^3) time, O(n dim + dim^2)
+ * memory. Thread-safe (no state).
+ */
+firth_status firth_pca(const float *x, size_t n, int dim, int n_comp, float *axes,
+                       double *variance, double *total, float *proj, firth_error *err);
+
+typedef struct firth_projector_params {
+    size_t words;      /* points: the first `words` words of the file, "</s>" left out (default
+                        * 5000; at most FIRTH_PROJECTOR_MAX_WORDS) */
+    int k;             /* nearest neighbours stored per word (default 10, 0..100) */
+    const char *title; /* the page's heading and <title>; NULL: "firth projector" */
+} firth_projector_params;
+
+#define FIRTH_PROJECTOR_MAX_WORDS 50000 /* the neighbours cost words^2 * dim */
+
+firth_projector_params firth_projector_default_params(void);
+
+/*
+ * Writes one self-contained HTML page (inline CSS, JavaScript and data; nothing is fetched from
+ * the network) that shows the first `params->words` words of `vecs` (the most frequent ones in
+ * files written by word2vec, gensim or firth, which store words by descending count) as points
+ * placed by a 2-D PCA of their unit rows (firth_pca; L2-normalised first, so that the map shows
+ * directions, the geometry of the cosine neighbours, and long frequent vectors do not dominate).
+ * Hovering shows a word; a search box (or page.html#search=WORD) highlights a word and draws
+ * lines to its `k` nearest neighbours, precomputed here by cosine in the full space among the
+ * words on the page, exactly as firth_vectors_nearest on vectors loaded with a limit of the
+ * last shown row + 1, with "</s>" excluded; the wheel zooms and dragging pans.
+ * Words are embedded as JSON strings safe inside <script> ('<', '>', '&', control characters,
+ * U+2028 and U+2029 escaped; bytes that are not UTF-8 become U+FFFD). Written atomically.
+ * FIRTH_ERR_PARAM for out-of-range params; FIRTH_ERR_INPUT when fewer than 2 words remain or a
+ * shown row is not finite; FIRTH_ERR_OUTPUT / FIRTH_ERR_IO when `path` cannot be written.
+ * Cost: the PCA plus words^2 * dim multiply-adds for the neighbours.
+ */
+firth_status firth_projector_write_html(const firth_vectors *vecs, const char *path,
+                                        const firth_projector_params *params, firth_error *err);
+
 #ifdef __cplusplus
 }
 #endif

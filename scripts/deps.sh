@@ -1,7 +1,8 @@
 #!/bin/sh
 # deps.sh - installs the Debian packages firth needs, or says how.
-#   scripts/deps.sh          what the build needs (gcc, make, OpenBLAS, pkg-config)
-#   scripts/deps.sh --test   also what the full test suite uses (python3-gensim, numpy)
+#   scripts/deps.sh          what the build needs (gcc, make, OpenBLAS, LAPACKE, pkg-config)
+#   scripts/deps.sh --test   also what the full test suite uses (python3-gensim, numpy, and
+#                            chromium for the projector page's browser test)
 #   scripts/deps.sh --bench  also the peers of the benchmarks (fasttext, gensim, scipy)
 # As root it runs apt-get; otherwise it prints the exact command and exits 1.
 set -eu
@@ -10,9 +11,9 @@ need=""
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 want() { for p in "$@"; do have_pkg "$p" || need="$need $p"; done; }
 
-want gcc make pkg-config libopenblas-dev
+want gcc make pkg-config libopenblas-dev liblapacke-dev
 case "${1:-}" in
---test) want python3-gensim python3-numpy ;;
+--test) want python3-gensim python3-numpy chromium ;;
 --bench) want python3-gensim python3-numpy python3-scipy fasttext time ;;
 "") ;;
 *) echo "usage: scripts/deps.sh [--test|--bench]" >&2; exit 2 ;;

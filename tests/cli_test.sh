@@ -319,5 +319,45 @@ expect_error "convert: TSV onto a plain file" 2 "" -- "$FIRTH" convert "$C/a.txt
 head -c 2000 "$C/a.bin" > "$C/trunc.bin"
 expect_error "convert: truncated binary" 2 "$C/t.txt" -- "$FIRTH" convert "$C/trunc.bin" "$C/t.txt"
 
+# --- projector page (the page's behaviour in a browser: tests/browser_test.sh) ------------------
+P=$T/proj
+mkdir "$P"
+if "$FIRTH" project "$T/m_sg_ns.firth" --html "$P/page.html" --words 100 -k 5 2> "$T/err"; then
+    [ "$(ls "$P")" = page.html ] && ok "project: writes one file (no temporary left)" \
+        || bad "project: files" "$(ls "$P")"
+    grep -Eqi 'https?:|//[a-z0-9.-]+\.[a-z]{2,}/|<link|src=|@import|url\(' "$P/page.html" \
+        && bad "project: self-contained" "$(grep -Eoi 'https?:[^ ]*|<link|src=|@import|url\(' "$P/page.html" | head -3)" \
+        || ok "project: no http(s), link, src, @import or url() references"
+    [ "$(grep -o '<script' "$P/page.html" | wc -l)" -eq 2 ] && [ "$(grep -o '</script' "$P/page.html" | wc -l)" -eq 2 ] \
+        && ok "project: the page's own two scripts only" || bad "project: scripts" "$(grep -c script "$P/page.html")"
+    grep -q '^wrote .*page.html: 100 words of dim 32, 5 neighbours each' "$T/err" \
+        && ok "project: summary line" || bad "project: summary" "$(cat "$T/err")"
+    grep -q '"k":5,' "$P/page.html" && grep -q '"words":\["' "$P/page.html" \
+        && ok "project: the data block is there" || bad "project: data" "no words or k"
+else
+    bad "project" "$(cat "$T/err")"
+fi
+"$FIRTH" project "$T/m_sg_ns.firth" --html "$P/lim.html" --words 100 --limit 20 --quiet 2> "$T/err" \
+    && grep -q '"rows":20,' "$P/lim.html" && [ ! -s "$T/err" ] \
+    && ok "project --limit 20: 19 words from 20 rows, --quiet" || bad "project --limit" "$(cat "$T/err")"
+"$FIRTH" project --help | grep -q -- '--words' && ok "project --help" || bad "project --help" "no options"
+expect_error "project: missing model" 2 "$P/x.html" -- "$FIRTH" project "$T/nope.firth" --html "$P/x.html"
+expect_error "project: not a model" 2 "$P/x.html" -- "$FIRTH" project "$T/random.bin" --html "$P/x.html"
+expect_error "project: --words 0" 2 "$P/x.html" -- "$FIRTH" project "$T/m_sg_ns.firth" --html "$P/x.html" --words 0
+expect_error "project: --words absurd" 2 "$P/x.html" -- "$FIRTH" project "$T/m_sg_ns.firth" --html "$P/x.html" --words 10000000000
+expect_error "project: --words negative" 2 "$P/x.html" -- "$FIRTH" project "$T/m_sg_ns.firth" --html "$P/x.html" --words -5
+expect_error "project: -k 101" 2 "$P/x.html" -- "$FIRTH" project "$T/m_sg_ns.firth" --html "$P/x.html" -k 101
+expect_error "project: unknown --method" 2 "$P/x.html" -- "$FIRTH" project "$T/m_sg_ns.firth" --html "$P/x.html" --method tsne
+expect_error "project: no --html" 2 "" -- "$FIRTH" project "$T/m_sg_ns.firth"
+expect_error "project: two models" 2 "$P/x.html" -- "$FIRTH" project "$T/m_sg_ns.firth" "$T/d1.txt" --html "$P/x.html"
+expect_error "project: unwritable output" 2 "" -- "$FIRTH" project "$T/m_sg_ns.firth" --html /nonexistent/dir/x.html
+expect_error "project: output is a directory" 2 "" -- "$FIRTH" project "$T/m_sg_ns.firth" --html "$P"
+printf '2 3\n</s> 1 0 0\nonly 0 1 0\n' > "$P/one.txt"
+expect_error "project: one word besides </s>" 2 "$P/x.html" -- "$FIRTH" project "$P/one.txt" --html "$P/x.html"
+echo keep > "$P/keep.html"
+"$FIRTH" project "$T/trunc.firth" --html "$P/keep.html" 2> /dev/null
+[ "$(cat "$P/keep.html")" = keep ] && ! ls "$P"/keep.html.tmp.* > /dev/null 2>&1 \
+    && ok "project: a failed run leaves an existing page as it was" || bad "project: keep" "file changed"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh - runs every test group and sums them up. The last line is "N passed, N failed".
 #   FIRTH=build/firth FIRTH_TESTS=build/firth_tests sh tests/run.sh
-# Groups: the C unit tests, the command-line tests, the gensim interoperability tests.
+# Groups: the C unit tests, the command-line tests, the gensim interoperability tests, the
+# projector page in headless Chromium.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 : "${FIRTH:=build/firth}" "${FIRTH_TESTS:=build/firth_tests}"
@@ -31,6 +32,7 @@ group() { # name, command...
 group "unit tests" "$FIRTH_TESTS"
 group "command line" sh "$here/cli_test.sh"
 group "gensim interoperability" sh "$here/gensim_test.sh"
+group "projector page in a browser" sh "$here/browser_test.sh"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -9,6 +9,7 @@
 #include "core/mem.h"
 #include "core/status.h"
 #include "embed/format_w2v.h"
+#include "embed/knn.h"
 #include "embed/w2v_model.h"
 #include "text/vocab.h"
 
@@ -229,8 +230,15 @@ static size_t top_k(const float *scores, size_t n, size_t k, firth_hit *out) {
 
 size_t firth_vectors_nearest(const firth_vectors *v, const float *query, size_t k,
                              const int64_t *exclude, size_t n_exclude, firth_hit *out) {
-    if (k == 0 || v->V == 0) return 0;
-    float *scores = malloc(v->V * sizeof *scores);
+    return firth_vectors_nearest_prefix(v, v->V, query, k, exclude, n_exclude, out);
+}
+
+size_t firth_vectors_nearest_prefix(const firth_vectors *v, size_t n_rows, const float *query,
+                                    size_t k, const int64_t *exclude, size_t n_exclude,
+                                    firth_hit *out) {
+    if (n_rows > v->V) n_rows = v->V;
+    if (k == 0 || n_rows == 0) return 0;
+    float *scores = malloc(n_rows * sizeof *scores);
     float *q = malloc((size_t)v->D * sizeof *q);
     if (!scores || !q) {
         free(scores);
@@ -241,11 +249,11 @@ size_t firth_vectors_nearest(const firth_vectors *v, const float *query, size_t 
     for (int d = 0; d < v->D; d++) ss += (double)query[d] * query[d];
     float inv = ss > 0.0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
     for (int d = 0; d < v->D; d++) q[d] = query[d] * inv;
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)v->V, v->D, 1.0f, v->unit, v->D, q, 1, 0.0f,
-                scores, 1);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n_rows, v->D, 1.0f, v->unit, v->D, q, 1,
+                0.0f, scores, 1);
     for (size_t i = 0; i < n_exclude; i++)
-        if (exclude[i] >= 0 && (size_t)exclude[i] < v->V) scores[exclude[i]] = -INFINITY;
-    size_t n = top_k(scores, v->V, k, out);
+        if (exclude[i] >= 0 && (size_t)exclude[i] < n_rows) scores[exclude[i]] = -INFINITY;
+    size_t n = top_k(scores, n_rows, k, out);
     free(scores);
     free(q);
     return n;
