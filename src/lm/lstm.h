@@ -1,6 +1,7 @@
 /* lstm.h - one LSTM layer, forward and backward over a whole chunk of T time steps.
  *
- * Shapes (all row-major floats): T time steps, B sequences in the batch, I inputs, H hidden units,
+ * Shapes (all row-major floats): T time steps, B sequences in the batch, I inputs (parameter I_,
+ * as complex.h, which cblas.h includes, defines I), H hidden units,
  * G = 4H gate pre-activations per row. The gates of a row are stored in the order
  *     i (input, sigmoid) | f (forget, sigmoid) | o (output, sigmoid) | g (candidate, tanh)
  * each a block of H, so the three sigmoids are one contiguous run of 3H. (PyTorch's nn.LSTM
@@ -53,19 +54,19 @@ typedef struct firth_lstm_acts {
 
 /* Forward over T steps from the state in acts->h[0], acts->c[0]. Exactly one of x (T, B, I) and
  * ids (T, B) is non-NULL. */
-void firth_lstm_forward(int T, int B, int I, int H, const float *x, const int32_t *ids,
+void firth_lstm_forward(int T, int B, int I_, int H, const float *x, const int32_t *ids,
                         const firth_lstm_weights *w, firth_lstm_acts *a);
-void firth_lstm_forward_naive(int T, int B, int I, int H, const float *x, const int32_t *ids,
+void firth_lstm_forward_naive(int T, int B, int I_, int H, const float *x, const int32_t *ids,
                               const firth_lstm_weights *w, firth_lstm_acts *a);
 
 /* Backward through the chunk last run forward with the same arguments. dh (T, B, H) is d loss /
  * d h_t for t = 1..T from above (not modified). Truncated BPTT: nothing flows in from after step
  * T. Adds the weight gradients into g; writes d loss / d x into dx (T, B, I) when dx is not NULL
  * (dense input only), and d loss / d h_0, d loss / d c_0 into dh0, dc0 (B, H) when not NULL. */
-void firth_lstm_backward(int T, int B, int I, int H, const float *x, const int32_t *ids,
+void firth_lstm_backward(int T, int B, int I_, int H, const float *x, const int32_t *ids,
                          const firth_lstm_weights *w, firth_lstm_acts *a, const float *dh,
                          firth_lstm_grads *g, float *dx, float *dh0, float *dc0);
-void firth_lstm_backward_naive(int T, int B, int I, int H, const float *x, const int32_t *ids,
+void firth_lstm_backward_naive(int T, int B, int I_, int H, const float *x, const int32_t *ids,
                                const firth_lstm_weights *w, firth_lstm_acts *a, const float *dh,
                                firth_lstm_grads *g, float *dx, float *dh0, float *dc0);
 
