@@ -18,6 +18,7 @@ static const command commands[] = {
     {"eval-analogy", cmd_eval_analogy, "accuracy on an analogy set (questions-words.txt)"},
     {"eval-similarity", cmd_eval_similarity, "Spearman correlation with a word-similarity set"},
     {"convert", cmd_convert, "between word2vec text/binary, .vec, native and projector TSV"},
+    {"charlm", cmd_charlm, "character-level LSTM language model: train, sample, eval"},
 };
 
 static void usage(FILE *out) {
