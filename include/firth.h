@@ -529,7 +529,8 @@ typedef struct firth_charlm_progress {
     uint64_t steps;      /* the step this run stops at */
     uint64_t epoch;      /* 0-based epoch of the last step */
     double loss;         /* training loss of the last step, nats per character */
-    double chars_per_s;  /* training characters per second in this run (seq * batch per step) */
+    double chars_per_s;  /* training characters per second in this run (seq * batch per step;
+                          * the time of validation passes left out) */
     double elapsed_s;    /* wall time of this run */
     double eta_s;        /* estimated seconds left */
     int evaluated;       /* 1 on the call that follows a validation pass */

@@ -549,6 +549,7 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
     m->text_hash = h, m->text_bytes = len;
     const uint64_t start_step = m->step;
     const double t0 = now_s();
+    double t_eval = 0; /* seconds spent in validation passes, left out of the rates */
     firth_charlm_progress pr = {0};
     pr.steps = total;
     pr.val_nats = NAN;
@@ -580,19 +581,19 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
         m->step++, m->chunk++;
         firth_charlm_adam(m->params, m->grads, m->m, m->v, m->off.n, m->p.lr, m->p.beta1,
                           m->p.beta2, m->p.eps, m->step);
-        double el = now_s() - t0;
+        double el = now_s() - t0, tr = el - t_eval;
         pr.step = m->step, pr.epoch = m->epoch, pr.loss = loss, pr.elapsed_s = el;
-        pr.chars_per_s = el > 0 ? (double)(m->step - start_step) * (double)TB / el : 0;
-        pr.eta_s = (m->step > start_step)
-                       ? el / (double)(m->step - start_step) * (double)(total - m->step)
-                       : -1;
+        pr.chars_per_s = tr > 0 ? (double)(m->step - start_step) * (double)TB / tr : 0;
+        pr.eta_s = tr / (double)(m->step - start_step) * (double)(total - m->step);
         pr.evaluated = 0, pr.checkpointed = 0, pr.val_nats = NAN;
         int stop = progress ? progress(&pr, user) : 0;
         int last = m->step == total;
         if (!stop && n_val >= 2 &&
             (last || (opts->eval_every && m->step % opts->eval_every == 0))) {
             uint64_t c;
+            double te = now_s();
             pr.val_nats = eval_ids(m, ids + n_tr, n_val, &c);
+            t_eval += now_s() - te;
             pr.evaluated = 1;
             if (progress) stop = progress(&pr, user);
             pr.evaluated = 0, pr.val_nats = NAN;
