@@ -119,7 +119,9 @@ static void torch_case(const char *name) {
     if (pt) memcpy(tgt, pt, TB * 4);
     const float *h0 = take(&f, (size_t)L * BH * 4), *c0 = take(&f, (size_t)L * BH * 4);
     const float *logits = take(&f, TB * (size_t)V * 4);
-    const double *loss_ref = take(&f, 8);
+    const void *loss_at = take(&f, 8);
+    double loss_ref[1] = {0}; /* not 8-byte aligned in the file */
+    if (loss_at) memcpy(loss_ref, loss_at, 8);
     const float *grads[sizeof offs / sizeof *offs];
     for (int k = 0; k < nt; k++) grads[k] = take(&f, lens[k] * 4);
     const float *hT = take(&f, (size_t)L * BH * 4), *cT = take(&f, (size_t)L * BH * 4);
