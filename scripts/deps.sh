@@ -13,7 +13,7 @@ want() { for p in "$@"; do have_pkg "$p" || need="$need $p"; done; }
 want gcc make pkg-config libopenblas-dev
 case "${1:-}" in
 --test) want python3-gensim python3-numpy python3-torch ;;
---bench) want python3-gensim python3-numpy python3-scipy fasttext time ;;
+--bench) want python3-gensim python3-numpy python3-scipy python3-torch fasttext time bc ;;
 "") ;;
 *) echo "usage: scripts/deps.sh [--test|--bench]" >&2; exit 2 ;;
 esac

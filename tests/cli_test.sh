@@ -353,6 +353,11 @@ expect_error "charlm sample: random bytes as checkpoint" 2 "" -- "$FIRTH" charlm
 expect_error "charlm eval: missing checkpoint" 2 "" -- "$FIRTH" charlm eval "$L/nope.ckpt" --input "$L/text.txt"
 expect_error "charlm eval: text with an unknown character" 2 "" -- "$FIRTH" charlm eval "$L/m.ckpt" --input "$T/big.txt"
 expect_error "charlm: unknown command" 2 "" -- "$FIRTH" charlm fly
+expect_error "charlm train: a model larger than the memory" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --hidden 16384 --layers 64
+# resuming a run that is already done still writes the output (the same checkpoint)
+"$FIRTH" charlm train --resume "$L/m.ckpt" --input "$L/text.txt" --output "$L/same.ckpt" --steps 300 --quiet \
+    && cmp -s "$L/m.ckpt" "$L/same.ckpt" && ok "charlm --resume with nothing left to do: output = input" \
+    || bad "charlm resume done" "differs or missing"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -130,6 +130,18 @@ static firth_charlm *alloc_model(const firth_charlm_params *p, int V, firth_erro
     layout(&m->off, p, V);
     size_t T = (size_t)p->seq, B = (size_t)p->batch, H = (size_t)p->hidden, TB = T * B;
     size_t E = (size_t)p->embed, L = (size_t)p->layers, G = 4 * H;
+    /* refuse what cannot fit before trying: weights, gradients, 2 moments, activations */
+    double need = 4.0 * (4.0 * (double)m->off.n +
+                         (double)L * ((double)TB * (2.0 * G + 4.0 * H) + 2.0 * B * H) +
+                         (double)TB * (2.0 * E + 2.0 * H + (double)V));
+    uint64_t phys = firth_physical_memory();
+    if (phys && need > (double)phys) {
+        firth_charlm_free(m);
+        firth_fail(err, FIRTH_ERR_PARAM, "the model would need %.1f GiB of memory, more than "
+                   "this machine's %.1f GiB; use a smaller --hidden, --layers, --seq or --batch",
+                   need / 1073741824.0, (double)phys / 1073741824.0);
+        return NULL;
+    }
     int fail = 0;
     m->vocab = calloc((size_t)V, sizeof *m->vocab);
     fail |= !m->vocab;
@@ -613,6 +625,8 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
             goto out;
         }
     }
+    if (m->step == start_step && opts->checkpoint) /* nothing to do: still write the output */
+        st = firth_charlm_save(m, opts->checkpoint, err);
 out:
     free(ids);
     return st;
