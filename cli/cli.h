@@ -65,5 +65,6 @@ int cmd_eval_analogy(int argc, char **argv);
 int cmd_eval_similarity(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_project(int argc, char **argv);
+int cmd_charlm(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const command commands[] = {
     {"eval-similarity", cmd_eval_similarity, "Spearman correlation with a word-similarity set"},
     {"convert", cmd_convert, "between word2vec text/binary, .vec, native and projector TSV"},
     {"project", cmd_project, "a self-contained HTML page: words in 2-D (PCA), search, neighbours"},
+    {"charlm", cmd_charlm, "character-level LSTM language model: train, sample, eval"},
 };
 
 static void usage(FILE *out) {

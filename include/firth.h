@@ -562,6 +562,130 @@ firth_projector_params firth_projector_default_params(void);
 firth_status firth_projector_write_html(const firth_vectors *vecs, const char *path,
                                         const firth_projector_params *params, firth_error *err);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Character-level LSTM language model (char-rnn)                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * A character model as Karpathy's char-rnn: the text's Unicode code points (UTF-8 decoded; each
+ * invalid byte becomes U+FFFD) are the vocabulary; one-hot or embedded input, `layers` stacked LSTM
+ * layers (sigmoid gates, tanh candidate, forget-gate bias 1), a linear output layer and softmax
+ * cross-entropy; truncated backpropagation through time over `seq` characters with the hidden
+ * state carried from one batch to the next; Adam; gradient-norm clipping.
+ *
+ * Data: the last `val_frac` of the text (contiguous) is the validation split. The training part is
+ * cut into `batch` equal contiguous streams; step s reads characters [k seq, (k + 1) seq] of
+ * every stream, k = s mod (steps per epoch); at the start of each epoch the state is zeroed.
+ *
+ * A checkpoint holds the settings, the vocabulary, the weights, Adam's moments, the step, the
+ * random state, the data position and the carried state, so training resumes exactly where it
+ * stopped (with one thread and the same text: byte-for-byte as if it had never stopped).
+ * Not thread-safe: one model, one thread at a time (OpenBLAS may use several inside a call).
+ */
+typedef struct firth_charlm_params {
+    int layers;      /* stacked LSTM layers, default 2 */
+    int hidden;      /* units per layer, default 256 */
+    int embed;       /* 0 (default): one-hot input, as char-rnn; > 0: a learned embedding of size */
+    int seq;         /* characters per stream per step (truncated BPTT length), default 100 */
+    int batch;       /* parallel streams, default 32 */
+    double lr;       /* Adam step size, default 2e-3 */
+    double beta1;    /* Adam, default 0.9 */
+    double beta2;    /* Adam, default 0.999 */
+    double eps;      /* Adam, default 1e-8 (PyTorch's formula: eps added to sqrt(v_hat)) */
+    double dropout;  /* on the input of every layer but the first (as nn.LSTM), default 0 */
+    double clip;     /* global gradient L2 norm limit, default 5; 0 = off */
+    double val_frac; /* validation share of the text, in [0, 0.5], default 0.05 */
+    uint64_t seed;   /* weights and dropout masks, default 1 */
+} firth_charlm_params;
+
+firth_charlm_params firth_charlm_default_params(void);
+firth_status firth_charlm_check_params(const firth_charlm_params *params, firth_error *err);
+
+typedef struct firth_charlm firth_charlm;
+
+/* A new model whose vocabulary is every code point of `text` (len bytes of UTF-8), weights as
+ * PyTorch initialises nn.LSTM and nn.Linear (uniform in +-1/sqrt(hidden)) except the forget-gate
+ * bias, 1; embedding N(0, 1). FIRTH_ERR_INPUT for an empty text. */
+firth_charlm *firth_charlm_new(const char *text, size_t len, const firth_charlm_params *params,
+                               firth_error *err);
+void firth_charlm_free(firth_charlm *model);
+
+/* Writes a checkpoint atomically. */
+firth_status firth_charlm_save(const firth_charlm *model, const char *path, firth_error *err);
+/* Reads a checkpoint; every size is checked against the file length before allocating, and a
+ * checksum over the whole file against corruption. FIRTH_ERR_INPUT for anything wrong with it. */
+firth_charlm *firth_charlm_load(const char *path, firth_error *err);
+
+const firth_charlm_params *firth_charlm_get_params(const firth_charlm *model);
+/* Training steps done so far (over all runs that led to this checkpoint). */
+uint64_t firth_charlm_steps_done(const firth_charlm *model);
+/* Learning rate, dropout and clipping may change between runs (the shapes may not). */
+firth_status firth_charlm_set_optim(firth_charlm *model, double lr, double dropout, double clip,
+                                    firth_error *err);
+
+typedef struct firth_charlm_progress {
+    uint64_t step;       /* steps done, counting earlier runs */
+    uint64_t steps;      /* the step this run stops at */
+    uint64_t epoch;      /* 0-based epoch of the last step */
+    double loss;         /* training loss of the last step, nats per character */
+    double chars_per_s;  /* training characters per second in this run (seq * batch per step;
+                          * the time of validation passes left out) */
+    double elapsed_s;    /* wall time of this run */
+    double eta_s;        /* estimated seconds left */
+    int evaluated;       /* 1 on the call that follows a validation pass */
+    double val_nats;     /* its loss in nats per character (NaN on other calls) */
+    int checkpointed;    /* 1 on the call that follows writing the checkpoint */
+} firth_charlm_progress;
+
+/* Called after every step (and after each validation pass and checkpoint); a non-zero return
+ * stops training: the checkpoint is written, and training returns FIRTH_ERR_CANCELLED. */
+typedef int (*firth_charlm_progress_fn)(const firth_charlm_progress *progress, void *user);
+
+typedef struct firth_charlm_train_opts {
+    uint64_t steps;         /* train until this many steps are done in all (0: use epochs) */
+    double epochs;          /* or until this many epochs are done in all (steps rounded up) */
+    uint64_t eval_every;    /* steps between validation passes (0: only at the end) */
+    uint64_t checkpoint_every; /* steps between checkpoints (0: only at the end and on stop) */
+    const char *checkpoint; /* where checkpoints go (NULL: none) */
+} firth_charlm_train_opts;
+
+/*
+ * Trains on `text` (the same text for every run of one model: a resumed run checks its length and
+ * hash). FIRTH_ERR_INPUT when the text is too short for batch * (seq + 1) training characters, has
+ * a character outside the vocabulary, or differs from the one the model was trained on. When the
+ * loss or the gradient becomes NaN or infinite, returns FIRTH_ERR_DIVERGED without writing a
+ * checkpoint (the last one written stays). Progress is reported from the calling thread.
+ */
+firth_status firth_charlm_train(firth_charlm *model, const char *text, size_t len,
+                                const firth_charlm_train_opts *opts,
+                                firth_charlm_progress_fn progress, void *user, firth_error *err);
+
+/* Mean loss in nats per character of predicting each character of `text` from the ones before it:
+ * the text is cut into `batch` contiguous streams (fewer for a short text) read `seq` characters at
+ * a time with the state carried, as the validation pass of training (which evaluates the
+ * validation split this way). *chars gets the number of predictions. FIRTH_ERR_INPUT names the
+ * first character outside the vocabulary; a text needs at least 2 characters. */
+firth_status firth_charlm_eval(firth_charlm *model, const char *text, size_t len, double *nats,
+                               uint64_t *chars, firth_error *err);
+
+/* --- generation, one character at a time --- */
+
+size_t firth_charlm_vocab_size(const firth_charlm *model);
+/* Code point of class `id`. */
+uint32_t firth_charlm_vocab_char(const firth_charlm *model, size_t id);
+/* Class of a code point, or -1. */
+int64_t firth_charlm_vocab_find(const firth_charlm *model, uint32_t codepoint);
+/* Zeroes the generation state (separate from the training state). */
+void firth_charlm_reset(firth_charlm *model);
+/* Feeds class `id` and writes the scores of the next character into logits (vocab size). */
+firth_status firth_charlm_feed(firth_charlm *model, size_t id, float *logits, firth_error *err);
+/* Feeds every character of a UTF-8 string (logits as above after the last one; untouched when
+ * len is 0). FIRTH_ERR_INPUT names the first character outside the vocabulary, feeding nothing. */
+firth_status firth_charlm_feed_text(firth_charlm *model, const char *text, size_t len,
+                                    float *logits, firth_error *err);
+/* UTF-8 bytes of class `id` into out (4 bytes at most, not terminated); returns their number. */
+int firth_charlm_vocab_utf8(const firth_charlm *model, size_t id, char out[4]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -359,5 +359,69 @@ echo keep > "$P/keep.html"
 [ "$(cat "$P/keep.html")" = keep ] && ! ls "$P"/keep.html.tmp.* > /dev/null 2>&1 \
     && ok "project: a failed run leaves an existing page as it was" || bad "project: keep" "file changed"
 
+# --- charlm: character LSTM language model ------------------------------------------------------
+# A learnable text: a fixed phrase, one of four letters at random, ". " (best loss log(4)/29).
+L="$T/charlm"
+mkdir -p "$L"
+awk 'BEGIN { srand(5); for (i = 0; i < 800; i++) printf "the quick brown fox jumps %c. ", 97 + int(rand() * 4) }' > "$L/text.txt"
+CL="--hidden 32 --seq 20 --batch 8 --lr 1e-2 --val-frac 0.1"
+if "$FIRTH" charlm train --input "$L/text.txt" --output "$L/m.ckpt" $CL --steps 300 --eval-every 100 2> "$L/err"; then
+    grep -q '^step 300/300  validation [0-9.]* nats/char  [0-9.]* bits/char$' "$L/err" \
+        && grep -q 'chars/s' "$L/err" && ok "charlm train: progress and validation lines" \
+        || bad "charlm train output" "$(tail -n 3 "$L/err")"
+else
+    bad "charlm train" "$(tail -n 3 "$L/err")"
+fi
+out=$("$FIRTH" charlm eval "$L/m.ckpt" --input "$L/text.txt" 2> /dev/null)
+echo "$out" | awk '$1 == "nats/char:" && $3 == "bits/char:" && $2 < 0.4 && ($4 - $2 / log(2))^2 < 1e-10 { ok = 1 } END { exit !ok }' \
+    && ok "charlm eval: $out" || bad "charlm eval" "$out"
+s1=$("$FIRTH" charlm sample "$L/m.ckpt" --prime "the quick" --length 60 --seed 7)
+s2=$("$FIRTH" charlm sample "$L/m.ckpt" --prime "the quick" --length 60 --seed 7)
+[ "$s1" = "$s2" ] && [ "$(printf '%s' "$s1" | wc -c)" -eq 69 ] && case "$s1" in "the quick brown fox"*) true ;; *) false ;; esac \
+    && ok "charlm sample: deterministic, continues the phrase ($(printf '%s' "$s1" | head -c 40)...)" \
+    || bad "charlm sample" "$s1 / $s2"
+g=$("$FIRTH" charlm sample "$L/m.ckpt" --prime "the qu" --length 20 --top-k 1 --stream)
+[ "$g" = "the quick brown fox jumps " ] && ok "charlm sample --top-k 1: greedy" || bad "charlm greedy" "$g"
+expect_error "charlm sample: prime character outside the vocabulary" 2 "" -- "$FIRTH" charlm sample "$L/m.ckpt" --prime "theZ"
+grep -q "'Z'" "$T/stderr" && ok "charlm sample: the unknown character is named" || bad "charlm prime" "$(cat "$T/stderr")"
+# resume: byte-identical to the uninterrupted run (one thread, fixed seed), dropout on
+"$FIRTH" charlm train --input "$L/text.txt" --output "$L/a.ckpt" $CL --dropout 0.2 --embed 8 --steps 120 --eval-every 50 --quiet \
+    && "$FIRTH" charlm train --input "$L/text.txt" --output "$L/b.ckpt" $CL --dropout 0.2 --embed 8 --steps 45 --quiet \
+    && "$FIRTH" charlm train --resume "$L/b.ckpt" --input "$L/text.txt" --output "$L/b.ckpt" --steps 120 --quiet \
+    && cmp -s "$L/a.ckpt" "$L/b.ckpt" && ok "charlm --resume: byte-identical to an uninterrupted run" \
+    || bad "charlm resume" "checkpoints differ"
+# SIGINT writes a checkpoint that resumes
+"$FIRTH" charlm train --input "$L/text.txt" --output "$L/int.ckpt" $CL --steps 100000000 --quiet 2> "$L/err" &
+pid=$!
+sleep 1
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" -eq 130 ] && grep -q 'interrupted at step [0-9]*; checkpoint written' "$L/err" \
+    && "$FIRTH" charlm eval "$L/int.ckpt" --input "$L/text.txt" > /dev/null 2>&1 \
+    && ok "charlm SIGINT: exit 130 and a loadable checkpoint" || bad "charlm SIGINT" "exit $rc: $(cat "$L/err")"
+# bad input
+: > "$L/empty.txt"
+printf 'abc' > "$L/short.txt"
+expect_error "charlm train: empty text" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/empty.txt" --output "$L/x.ckpt"
+expect_error "charlm train: text too short for the batch" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/short.txt" --output "$L/x.ckpt"
+expect_error "charlm train: missing input" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/nope.txt" --output "$L/x.ckpt"
+expect_error "charlm train: unwritable output" 2 "" -- "$FIRTH" charlm train --input "$L/text.txt" --output /nonexistent/x.ckpt
+expect_error "charlm train: --resume changes --hidden" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --resume "$L/m.ckpt" --input "$L/text.txt" --output "$L/x.ckpt" --hidden 64
+expect_error "charlm train: --resume on another text" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --resume "$L/m.ckpt" --input "$T/big.txt" --output "$L/x.ckpt" --steps 400
+expect_error "charlm train: bad --dropout" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --dropout 1.5
+head -c 3000 "$L/m.ckpt" > "$L/trunc.ckpt"
+expect_error "charlm eval: truncated checkpoint" 2 "" -- "$FIRTH" charlm eval "$L/trunc.ckpt" --input "$L/text.txt"
+head -c 5000 /dev/urandom > "$L/random.ckpt"
+expect_error "charlm sample: random bytes as checkpoint" 2 "" -- "$FIRTH" charlm sample "$L/random.ckpt"
+expect_error "charlm eval: missing checkpoint" 2 "" -- "$FIRTH" charlm eval "$L/nope.ckpt" --input "$L/text.txt"
+expect_error "charlm eval: text with an unknown character" 2 "" -- "$FIRTH" charlm eval "$L/m.ckpt" --input "$T/big.txt"
+expect_error "charlm: unknown command" 2 "" -- "$FIRTH" charlm fly
+expect_error "charlm train: a model larger than the memory" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --hidden 16384 --layers 64
+# resuming a run that is already done still writes the output (the same checkpoint)
+"$FIRTH" charlm train --resume "$L/m.ckpt" --input "$L/text.txt" --output "$L/same.ckpt" --steps 300 --quiet \
+    && cmp -s "$L/m.ckpt" "$L/same.ckpt" && ok "charlm --resume with nothing left to do: output = input" \
+    || bad "charlm resume done" "differs or missing"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,363 @@
+/* cmd_charlm.c - firth charlm train|sample|eval: the character-level LSTM language model. */
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Set by SIGINT; the progress callback hands it to the trainer, which writes a checkpoint and
+ * stops. A signal handler can only reach a static: the one piece of global state, in the CLI. */
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) {
+    (void)sig;
+    interrupted = 1;
+}
+
+/* Reads a whole file (not NUL-terminated; *n bytes). NULL and a message in err on failure. */
+static char *read_all(const char *path, size_t *n, firth_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        err->status = FIRTH_ERR_INPUT;
+        snprintf(err->message, sizeof err->message, "cannot open '%s': %s", path,
+                 strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 20, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        len += fread(buf + len, 1, cap - len, f);
+        if (len < cap) break;
+        char *b = realloc(buf, cap * 2);
+        if (!b) free(buf);
+        buf = b, cap *= 2;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        err->status = buf ? FIRTH_ERR_IO : FIRTH_ERR_NOMEM;
+        snprintf(err->message, sizeof err->message, "cannot read '%s'%s", path,
+                 buf ? "" : ": out of memory");
+        return NULL;
+    }
+    *n = len;
+    return buf;
+}
+
+typedef struct progress_state {
+    int tty, quiet, line_open;
+    double last_line;  /* elapsed seconds of the last printed line */
+    double loss_sum;   /* training losses since the last line */
+    uint64_t loss_n;
+    firth_charlm_progress last;
+    char header[256]; /* printed with the first report, so errors before training stay alone */
+} progress_state;
+
+static void clear_line(progress_state *s) {
+    if (s->line_open) fputs("\r\033[K", stderr);
+    s->line_open = 0;
+}
+
+static int on_progress(const firth_charlm_progress *p, void *user) {
+    progress_state *s = user;
+    if (s->quiet) return interrupted;
+    if (s->header[0]) fprintf(stderr, "%s\n", s->header), s->header[0] = 0;
+    if (p->evaluated) {
+        clear_line(s);
+        fprintf(stderr, "step %llu/%llu  validation %.4f nats/char  %.4f bits/char\n",
+                (unsigned long long)p->step, (unsigned long long)p->steps, p->val_nats,
+                p->val_nats / log(2.0));
+    } else if (!p->checkpointed) {
+        s->last = *p;
+        s->loss_sum += p->loss, s->loss_n++;
+        double every = s->tty ? 0.25 : 10.0;
+        if (p->elapsed_s - s->last_line >= every || p->step == p->steps) {
+            char eta[32], line[256];
+            cli_format_seconds(p->eta_s, eta, sizeof eta);
+            snprintf(line, sizeof line,
+                     "step %llu/%llu  epoch %llu  loss %.4f  %.0f chars/s  ETA %s",
+                     (unsigned long long)p->step, (unsigned long long)p->steps,
+                     (unsigned long long)p->epoch + 1, s->loss_sum / (double)s->loss_n,
+                     p->chars_per_s, eta);
+            s->loss_sum = 0, s->loss_n = 0, s->last_line = p->elapsed_s;
+            if (s->tty) {
+                fprintf(stderr, "\r\033[K%s", line);
+                s->line_open = 1;
+            } else {
+                fprintf(stderr, "%s\n", line);
+            }
+        }
+    }
+    fflush(stderr);
+    return interrupted;
+}
+
+static const char *const train_usage =
+    "usage: firth charlm train --input TEXT --output CKPT [options]\n"
+    "       firth charlm train --resume CKPT --input TEXT --output CKPT [--steps N | --epochs E]\n\n"
+    "Trains a character-level LSTM language model (as char-rnn) on a UTF-8 text; invalid bytes\n"
+    "become U+FFFD. The last --val-frac of the text is held out for validation. CKPT is a\n"
+    "checkpoint (weights, Adam moments, position), written atomically every --checkpoint-every\n"
+    "steps, at the end and on Ctrl-C. --steps and --epochs count from the start of training, so\n"
+    "a resumed run stops where the uninterrupted one would (with --threads 1 bit for bit).";
+
+static int cmd_charlm_train(int argc, char **argv) {
+    firth_charlm_params d = firth_charlm_default_params();
+    /* -1 / NaN: not given (a resumed run keeps the checkpoint's value) */
+    int layers = -1, hidden = -1, embed = -1, seq = -1, batch = -1, threads = 1, quiet = 0;
+    double lr = NAN, dropout = NAN, clip = NAN, val_frac = NAN, epochs = 0;
+    uint64_t steps = 0, eval_every = 1000, ckpt_every = 1000, seed = 1;
+    const char *input = NULL, *output = NULL, *resume = NULL;
+    const cli_opt opts[] = {
+        {"--input", OPT_STR, &input, 0, 0, NULL, "TEXT", "training text (UTF-8)"},
+        {"--output", OPT_STR, &output, 0, 0, NULL, "CKPT", "checkpoint to write"},
+        {"--resume", OPT_STR, &resume, 0, 0, NULL, "CKPT", "continue from this checkpoint"},
+        {"--layers", OPT_INT, &layers, 1, 64, NULL, "N", "LSTM layers (default 2)"},
+        {"--hidden", OPT_INT, &hidden, 1, 16384, NULL, "N", "units per layer (default 256)"},
+        {"--embed", OPT_INT, &embed, 0, 16384, NULL, "N",
+         "input embedding size (default 0: one-hot input)"},
+        {"--seq", OPT_INT, &seq, 1, 100000, NULL, "N",
+         "characters per stream per step, the BPTT length (default 100)"},
+        {"--batch", OPT_INT, &batch, 1, 100000, NULL, "N", "parallel streams (default 32)"},
+        {"--lr", OPT_DOUBLE, &lr, 1e-12, 10, NULL, "X", "Adam learning rate (default 2e-3)"},
+        {"--dropout", OPT_DOUBLE, &dropout, 0, 0.99, NULL, "P",
+         "dropout between layers (default 0)"},
+        {"--clip", OPT_DOUBLE, &clip, 0, 1e9, NULL, "X",
+         "gradient-norm limit (default 5; 0 off)"},
+        {"--steps", OPT_U64, &steps, 1, 1e15, NULL, "N", "train until N steps in all"},
+        {"--epochs", OPT_DOUBLE, &epochs, 1e-9, 1e6, NULL, "E",
+         "or until E epochs in all (default 1)"},
+        {"--val-frac", OPT_DOUBLE, &val_frac, 0, 0.5, NULL, "F",
+         "validation share at the end of the text (default 0.05)"},
+        {"--eval-every", OPT_U64, &eval_every, 0, 1e15, NULL, "N",
+         "steps between validation passes (default 1000; 0: only at the end)"},
+        {"--checkpoint-every", OPT_U64, &ckpt_every, 0, 1e15, NULL, "N",
+         "steps between checkpoints (default 1000; 0: only at the end)"},
+        {"--threads", OPT_INT, &threads, 1, 1024, NULL, "N",
+         "OpenBLAS threads (default 1: bit-for-bit reproducible)"},
+        {"--seed", OPT_U64, &seed, 0, 1.8e19, NULL, "N", "random seed (default 1)"},
+        {"--quiet", OPT_FLAG, &quiet, 0, 0, NULL, NULL, "no progress on stderr"},
+    };
+    cli_list pos = {0};
+    int rc = cli_parse(argc, argv, 3, opts, sizeof opts / sizeof *opts, &pos, train_usage);
+    if (rc != 0) return cli_list_free(&pos), rc > 0 ? 0 : EXIT_USAGE;
+    size_t npos = pos.n;
+    const char *extra = npos ? pos.items[0] : NULL;
+    cli_list_free(&pos);
+    if (npos) return cli_usage_error("unexpected argument '%s' (see firth charlm train --help)",
+                                     extra);
+    if (!input || !output)
+        return cli_usage_error("charlm train needs --input TEXT and --output CKPT (see --help)");
+    if (steps && epochs > 0) return cli_usage_error("give --steps or --epochs, not both");
+    if (!steps && !(epochs > 0)) epochs = 1;
+
+    firth_error err = {0};
+    firth_charlm *m = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    if (firth_check_writable(output, &err) != FIRTH_OK) goto fail;
+    if (!(text = read_all(input, &len, &err))) goto fail;
+    if (resume) {
+        if (!(m = firth_charlm_load(resume, &err))) goto fail;
+        const firth_charlm_params *p = firth_charlm_get_params(m);
+        struct { const char *name; int given, have; } fixed[] = {
+            {"--layers", layers, p->layers}, {"--hidden", hidden, p->hidden},
+            {"--embed", embed, p->embed},    {"--seq", seq, p->seq},
+            {"--batch", batch, p->batch}};
+        for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+            if (fixed[i].given >= 0 && fixed[i].given != fixed[i].have) {
+                rc = cli_usage_error("%s %d differs from the checkpoint's %d (the shape of a "
+                                     "resumed model cannot change)", fixed[i].name,
+                                     fixed[i].given, fixed[i].have);
+                goto out;
+            }
+        if (!isnan(val_frac) && val_frac != p->val_frac) {
+            rc = cli_usage_error("--val-frac %g differs from the checkpoint's %g (the "
+                                 "validation split cannot change)", val_frac, p->val_frac);
+            goto out;
+        }
+        if (firth_charlm_set_optim(m, isnan(lr) ? p->lr : lr,
+                                   isnan(dropout) ? p->dropout : dropout,
+                                   isnan(clip) ? p->clip : clip, &err) != FIRTH_OK)
+            goto fail;
+    } else {
+        if (layers >= 0) d.layers = layers;
+        if (hidden >= 0) d.hidden = hidden;
+        if (embed >= 0) d.embed = embed;
+        if (seq >= 0) d.seq = seq;
+        if (batch >= 0) d.batch = batch;
+        if (!isnan(lr)) d.lr = lr;
+        if (!isnan(dropout)) d.dropout = dropout;
+        if (!isnan(clip)) d.clip = clip;
+        if (!isnan(val_frac)) d.val_frac = val_frac;
+        d.seed = seed;
+        if (!(m = firth_charlm_new(text, len, &d, &err))) goto fail;
+    }
+    const firth_charlm_params *p = firth_charlm_get_params(m);
+    progress_state ps = {.tty = isatty(STDERR_FILENO), .quiet = quiet, .last_line = -1e9};
+    snprintf(ps.header, sizeof ps.header,
+             "charlm: %zu characters in the vocabulary, %d x %d LSTM%s, seq %d, batch %d, %s %llu",
+             firth_charlm_vocab_size(m), p->layers, p->hidden, p->embed ? "" : " (one-hot input)",
+             p->seq, p->batch, resume ? "resuming at step" : "new model, seed",
+             (unsigned long long)(resume ? firth_charlm_steps_done(m) : p->seed));
+    openblas_set_num_threads(threads);
+    signal(SIGINT, on_sigint);
+    firth_charlm_train_opts o = {.steps = steps, .epochs = epochs, .eval_every = eval_every,
+                                 .checkpoint_every = ckpt_every, .checkpoint = output};
+    firth_status st = firth_charlm_train(m, text, len, &o, on_progress, &ps, &err);
+    clear_line(&ps);
+    if (st == FIRTH_ERR_CANCELLED && interrupted) {
+        fprintf(stderr, "firth: interrupted at step %llu; checkpoint written to '%s' (continue "
+                "with --resume %s)\n", (unsigned long long)firth_charlm_steps_done(m), output,
+                output);
+        rc = 130;
+        goto out;
+    }
+    if (st != FIRTH_OK) goto fail;
+    if (!quiet) {
+        char took[32];
+        cli_format_seconds(ps.last.elapsed_s, took, sizeof took);
+        fprintf(stderr, "trained to step %llu in %s (%.0f chars/s); wrote %s\n",
+                (unsigned long long)firth_charlm_steps_done(m), took, ps.last.chars_per_s,
+                output);
+    }
+    rc = 0;
+    goto out;
+fail:
+    rc = cli_fail(&err);
+out:
+    firth_charlm_free(m);
+    free(text);
+    return rc;
+}
+
+static const char *const sample_usage =
+    "usage: firth charlm sample CKPT [--prime TEXT] [--length N] [--temperature T] [--top-k K]\n"
+    "                           [--top-p P] [--seed N] [--stream]\n\n"
+    "Writes the prime text and then N generated characters to stdout. Each character is drawn\n"
+    "from softmax(scores / T), restricted to the K best (0: all) and then to the smallest set\n"
+    "of best characters whose probability reaches P (1: all); T near 0 or K = 1 is greedy.";
+
+static int cmd_charlm_sample(int argc, char **argv) {
+    firth_sampler_params sp;
+    firth_sampler_default_params(&sp);
+    const char *prime = NULL;
+    uint64_t length = 500, seed = 1;
+    double temperature = sp.temperature, top_p = sp.top_p;
+    int top_k = 0, stream = 0;
+    const cli_opt opts[] = {
+        {"--prime", OPT_STR, &prime, 0, 0, NULL, "TEXT", "text to start from (default: none)"},
+        {"--length", OPT_U64, &length, 0, 1e12, NULL, "N", "characters to generate (default 500)"},
+        {"--temperature", OPT_DOUBLE, &temperature, 0, 1e6, NULL, "T", "default 1"},
+        {"--top-k", OPT_INT, &top_k, 0, 1 << 30, NULL, "K", "default 0 (off)"},
+        {"--top-p", OPT_DOUBLE, &top_p, 1e-9, 1, NULL, "P", "default 1 (off)"},
+        {"--seed", OPT_U64, &seed, 0, 1.8e19, NULL, "N", "random seed (default 1)"},
+        {"--stream", OPT_FLAG, &stream, 0, 0, NULL, NULL, "flush after every character"},
+    };
+    cli_list pos = {0};
+    int rc = cli_parse(argc, argv, 3, opts, sizeof opts / sizeof *opts, &pos, sample_usage);
+    if (rc != 0) return cli_list_free(&pos), rc > 0 ? 0 : EXIT_USAGE;
+    if (pos.n != 1) return cli_list_free(&pos), cli_usage_error("charlm sample needs one CKPT");
+    const char *path = pos.items[0];
+    cli_list_free(&pos);
+    sp.temperature = (float)temperature, sp.top_k = top_k, sp.top_p = (float)top_p;
+    firth_error err = {0};
+    firth_sampler *s = NULL;
+    float *logits = NULL;
+    firth_charlm *m = firth_charlm_load(path, &err);
+    if (!m) goto fail;
+    size_t V = firth_charlm_vocab_size(m);
+    if (!(s = firth_sampler_create(V, seed, &err))) goto fail;
+    if (!(logits = calloc(V, sizeof *logits))) {
+        err.status = FIRTH_ERR_NOMEM;
+        snprintf(err.message, sizeof err.message, "out of memory");
+        goto fail;
+    }
+    firth_charlm_reset(m);
+    if (prime && *prime) { /* uniform first draw without a prime (all scores 0) */
+        if (firth_charlm_feed_text(m, prime, strlen(prime), logits, &err) != FIRTH_OK) goto fail;
+        fputs(prime, stdout);
+    }
+    for (uint64_t i = 0; i < length; i++) {
+        size_t id;
+        if (firth_sampler_pick(s, logits, V, &sp, &id, &err) != FIRTH_OK) goto fail;
+        char u[4];
+        fwrite(u, 1, (size_t)firth_charlm_vocab_utf8(m, id, u), stdout);
+        if (stream) fflush(stdout);
+        if (i + 1 < length && firth_charlm_feed(m, id, logits, &err) != FIRTH_OK) goto fail;
+    }
+    if (fflush(stdout) != 0) {
+        err.status = FIRTH_ERR_IO;
+        snprintf(err.message, sizeof err.message, "cannot write to stdout: %s", strerror(errno));
+        goto fail;
+    }
+    rc = 0;
+    goto out;
+fail:
+    rc = cli_fail(&err);
+out:
+    free(logits);
+    firth_sampler_free(s);
+    firth_charlm_free(m);
+    return rc;
+}
+
+static int cmd_charlm_eval(int argc, char **argv) {
+    const char *input = NULL;
+    int threads = 1;
+    const cli_opt opts[] = {
+        {"--input", OPT_STR, &input, 0, 0, NULL, "TEXT", "text to evaluate (UTF-8)"},
+        {"--threads", OPT_INT, &threads, 1, 1024, NULL, "N", "OpenBLAS threads (default 1)"},
+    };
+    const char *usage =
+        "usage: firth charlm eval CKPT --input TEXT\n\n"
+        "Prints the model's loss on TEXT, 'nats/char: X bits/char: Y': the mean of -log p of each\n"
+        "character given the ones before it in its stream (the text is cut into the model's\n"
+        "batch of contiguous streams, read seq characters at a time, as training's validation).";
+    cli_list pos = {0};
+    int rc = cli_parse(argc, argv, 3, opts, sizeof opts / sizeof *opts, &pos, usage);
+    if (rc != 0) return cli_list_free(&pos), rc > 0 ? 0 : EXIT_USAGE;
+    if (pos.n != 1 || !input)
+        return cli_list_free(&pos), cli_usage_error("charlm eval needs CKPT and --input TEXT");
+    const char *path = pos.items[0];
+    cli_list_free(&pos);
+    firth_error err = {0};
+    size_t len = 0;
+    char *text = NULL;
+    firth_charlm *m = firth_charlm_load(path, &err);
+    double nats = 0;
+    uint64_t chars = 0;
+    openblas_set_num_threads(threads);
+    if (!m || !(text = read_all(input, &len, &err)) ||
+        firth_charlm_eval(m, text, len, &nats, &chars, &err) != FIRTH_OK) {
+        rc = cli_fail(&err);
+    } else {
+        printf("nats/char: %.6f bits/char: %.6f\n", nats, nats / log(2.0));
+        fprintf(stderr, "evaluated %llu characters\n", (unsigned long long)chars);
+    }
+    free(text);
+    firth_charlm_free(m);
+    return rc;
+}
+
+int cmd_charlm(int argc, char **argv) {
+    const char *sub = argc > 2 ? argv[2] : NULL;
+    if (sub && strcmp(sub, "train") == 0) return cmd_charlm_train(argc, argv);
+    if (sub && strcmp(sub, "sample") == 0) return cmd_charlm_sample(argc, argv);
+    if (sub && strcmp(sub, "eval") == 0) return cmd_charlm_eval(argc, argv);
+    if (sub && (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)) {
+        printf("usage: firth charlm train|sample|eval ...   (firth charlm train --help, ...)\n\n"
+               "  train    train a character LSTM language model on a text (or resume one)\n"
+               "  sample   generate text from a checkpoint\n"
+               "  eval     loss of a checkpoint on a text, in nats and bits per character\n");
+        return 0;
+    }
+    return cli_usage_error(sub ? "unknown charlm command '%s' (train, sample or eval)"
+                               : "charlm needs a command: train, sample or eval%s",
+                           sub ? sub : "");
+}

@@ -1,0 +1,823 @@
+/* charlm.c - character-level LSTM language model: model, training loop, evaluation, generation
+ * and checkpoints. The layers are in lstm.c; the layout of the parameters is in charlm.h; the
+ * checkpoint layout is described above charlm_save; the gradients in docs/derivations.md. */
+#include "lm/charlm.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/atomic_file.h"
+#include "core/mem.h"
+#include "core/status.h"
+#include "text/utf8.h"
+
+#define MAX_VOCAB 0x110000
+#define REPLACEMENT_CHAR 0xFFFDu
+
+firth_charlm_params firth_charlm_default_params(void) {
+    firth_charlm_params p = {.layers = 2, .hidden = 256, .embed = 0, .seq = 100, .batch = 32,
+                             .lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+                             .dropout = 0.0, .clip = 5.0, .val_frac = 0.05, .seed = 1};
+    return p;
+}
+
+firth_status firth_charlm_check_params(const firth_charlm_params *p, firth_error *err) {
+    if (p->layers < 1 || p->layers > FIRTH_CHARLM_MAX_LAYERS)
+        return firth_fail(err, FIRTH_ERR_PARAM, "layers must be in 1..%d, not %d",
+                          FIRTH_CHARLM_MAX_LAYERS, p->layers);
+    if (p->hidden < 1 || p->hidden > 16384)
+        return firth_fail(err, FIRTH_ERR_PARAM, "hidden must be in 1..16384, not %d", p->hidden);
+    if (p->embed < 0 || p->embed > 16384)
+        return firth_fail(err, FIRTH_ERR_PARAM, "embed must be in 0..16384, not %d", p->embed);
+    if (p->seq < 1 || p->seq > 100000)
+        return firth_fail(err, FIRTH_ERR_PARAM, "seq must be in 1..100000, not %d", p->seq);
+    if (p->batch < 1 || p->batch > 100000)
+        return firth_fail(err, FIRTH_ERR_PARAM, "batch must be in 1..100000, not %d", p->batch);
+    if ((double)p->seq * p->batch > 1e8)
+        return firth_fail(err, FIRTH_ERR_PARAM, "seq * batch = %.0f is too large (at most 1e8)",
+                          (double)p->seq * p->batch);
+    if (!(p->lr > 0 && p->lr <= 10))
+        return firth_fail(err, FIRTH_ERR_PARAM, "lr must be in (0, 10], not %g", p->lr);
+    if (!(p->beta1 >= 0 && p->beta1 < 1) || !(p->beta2 >= 0 && p->beta2 < 1))
+        return firth_fail(err, FIRTH_ERR_PARAM, "Adam's betas must be in [0, 1)");
+    if (!(p->eps > 0 && p->eps < 1))
+        return firth_fail(err, FIRTH_ERR_PARAM, "Adam's eps must be in (0, 1)");
+    if (!(p->dropout >= 0 && p->dropout < 1))
+        return firth_fail(err, FIRTH_ERR_PARAM, "dropout must be in [0, 1), not %g", p->dropout);
+    if (!(p->clip >= 0 && p->clip < 1e30))
+        return firth_fail(err, FIRTH_ERR_PARAM, "clip must be >= 0 (0 = off), not %g", p->clip);
+    if (!(p->val_frac >= 0 && p->val_frac <= 0.5))
+        return firth_fail(err, FIRTH_ERR_PARAM, "val-frac must be in [0, 0.5], not %g",
+                          p->val_frac);
+    return FIRTH_OK;
+}
+
+/* ---- layout and allocation ------------------------------------------------------------------ */
+
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* Offsets of every tensor; 0 when the total would overflow (then off->n == 0). */
+static void layout(charlm_offsets *o, const firth_charlm_params *p, int V) {
+    size_t H = (size_t)p->hidden, G = 4 * H, E = (size_t)p->embed, n = 0;
+    memset(o, 0, sizeof *o);
+    o->emb = n;
+    n += round16(E * (size_t)V);
+    for (int l = 0; l < p->layers; l++) {
+        size_t in = l ? H : (E ? E : (size_t)V);
+        o->wx[l] = n, n += round16(in * G);
+        o->wh[l] = n, n += round16(H * G);
+        o->b[l] = n, n += round16(G);
+    }
+    o->wy = n, n += round16(H * (size_t)V);
+    o->by = n, n += round16((size_t)V);
+    o->n = n; /* sizes are bounded by check_params (16384^2 * 4 * 64 < 2^40) */
+}
+
+static size_t state_floats(const firth_charlm *m, int B) {
+    return (size_t)m->p.layers * 2 * (size_t)B * (size_t)m->p.hidden;
+}
+
+static int layer_in(const firth_charlm *m, int l) {
+    return l ? m->p.hidden : (m->p.embed ? m->p.embed : m->V);
+}
+
+void firth_charlm_free(firth_charlm *m) {
+    if (!m) return;
+    free(m->vocab);
+    firth_free_aligned(m->params);
+    firth_free_aligned(m->grads);
+    firth_free_aligned(m->m);
+    firth_free_aligned(m->v);
+    firth_free_aligned(m->state);
+    if (m->acts)
+        for (int l = 0; l < m->p.layers; l++) {
+            firth_lstm_acts *a = &m->acts[l];
+            firth_free_aligned(a->gates), firth_free_aligned(a->c), firth_free_aligned(a->h);
+            firth_free_aligned(a->tc), firth_free_aligned(a->dgates), firth_free_aligned(a->dhc);
+        }
+    free(m->acts);
+    firth_free_aligned(m->xemb), firth_free_aligned(m->dxemb);
+    firth_free_aligned(m->xin), firth_free_aligned(m->mask);
+    firth_free_aligned(m->dbuf[0]), firth_free_aligned(m->dbuf[1]);
+    firth_free_aligned(m->logits);
+    free(m->ids), free(m->tgt);
+    firth_free_aligned(m->eval_state), firth_free_aligned(m->gen_state);
+    free(m);
+}
+
+static float *zalloc(size_t floats, int *fail) {
+    if (!floats) return NULL;
+    float *p = firth_alloc_aligned(floats * sizeof(float));
+    if (p)
+        memset(p, 0, floats * sizeof(float));
+    else
+        *fail = 1;
+    return p;
+}
+
+/* A model with p and V set, everything allocated and zeroed (vocab not filled). */
+static firth_charlm *alloc_model(const firth_charlm_params *p, int V, firth_error *err) {
+    firth_charlm *m = calloc(1, sizeof *m);
+    if (!m) return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory"), NULL;
+    m->p = *p;
+    m->V = V;
+    layout(&m->off, p, V);
+    size_t T = (size_t)p->seq, B = (size_t)p->batch, H = (size_t)p->hidden, TB = T * B;
+    size_t E = (size_t)p->embed, L = (size_t)p->layers, G = 4 * H;
+    /* refuse what cannot fit before trying: weights, gradients, 2 moments, activations */
+    double need = 4.0 * (4.0 * (double)m->off.n +
+                         (double)L * ((double)TB * (2.0 * G + 4.0 * H) + 2.0 * B * H) +
+                         (double)TB * (2.0 * E + 2.0 * H + (double)V));
+    uint64_t phys = firth_physical_memory();
+    if (phys && need > (double)phys) {
+        firth_charlm_free(m);
+        firth_fail(err, FIRTH_ERR_PARAM, "the model would need %.1f GiB of memory, more than "
+                   "this machine's %.1f GiB; use a smaller --hidden, --layers, --seq or --batch",
+                   need / 1073741824.0, (double)phys / 1073741824.0);
+        return NULL;
+    }
+    int fail = 0;
+    m->vocab = calloc((size_t)V, sizeof *m->vocab);
+    fail |= !m->vocab;
+    m->params = zalloc(m->off.n, &fail), m->grads = zalloc(m->off.n, &fail);
+    m->m = zalloc(m->off.n, &fail), m->v = zalloc(m->off.n, &fail);
+    m->state = zalloc(state_floats(m, p->batch), &fail);
+    m->eval_state = zalloc(state_floats(m, p->batch), &fail);
+    m->gen_state = zalloc(state_floats(m, 1), &fail);
+    m->acts = calloc(L, sizeof *m->acts);
+    fail |= !m->acts;
+    for (size_t l = 0; m->acts && l < L; l++) {
+        firth_lstm_acts *a = &m->acts[l];
+        a->gates = zalloc(TB * G, &fail), a->dgates = zalloc(TB * G, &fail);
+        a->c = zalloc((T + 1) * B * H, &fail), a->h = zalloc((T + 1) * B * H, &fail);
+        a->tc = zalloc(TB * H, &fail), a->dhc = zalloc(2 * B * H, &fail);
+    }
+    if (E) m->xemb = zalloc(TB * E, &fail), m->dxemb = zalloc(TB * E, &fail);
+    if (L > 1) m->xin = zalloc(L * TB * H, &fail), m->mask = zalloc(L * TB * H, &fail);
+    m->dbuf[0] = zalloc(TB * H, &fail), m->dbuf[1] = zalloc(TB * H, &fail);
+    m->logits = zalloc(TB * (size_t)V, &fail);
+    m->ids = calloc(TB, sizeof *m->ids), m->tgt = calloc(TB, sizeof *m->tgt);
+    fail |= !m->ids || !m->tgt;
+    if (fail) {
+        double mib = (double)m->off.n * 16.0 / 1048576.0;
+        firth_charlm_free(m);
+        firth_fail(err, FIRTH_ERR_NOMEM, "out of memory for the model (%.0f MiB of weights, "
+                   "gradients and Adam moments, plus activations)", mib);
+        return NULL;
+    }
+    return m;
+}
+
+/* ---- text ------------------------------------------------------------------------------------ */
+
+/* Decodes UTF-8 into code points (invalid bytes -> U+FFFD, one each); returns the count written
+ * to out (capacity len, which always suffices). */
+static size_t decode_text(const char *text, size_t len, uint32_t *out) {
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0, n = 0;
+    while (i < len) {
+        uint32_t cp;
+        int k = firth_utf8_decode(s + i, len - i, &cp);
+        if (k <= 0) cp = REPLACEMENT_CHAR, k = 1;
+        out[n++] = cp;
+        i += (size_t)k;
+    }
+    return n;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+int64_t firth_charlm_vocab_find(const firth_charlm *m, uint32_t cp) {
+    size_t lo = 0, hi = (size_t)m->V;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (m->vocab[mid] < cp)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < (size_t)m->V && m->vocab[lo] == cp ? (int64_t)lo : -1;
+}
+
+static void describe_char(uint32_t cp, char *buf, size_t cap) {
+    unsigned char u[5] = {0};
+    if (cp >= 0x20 && cp != 0x7F && cp != '\'' && !(cp >= 0x80 && cp < 0xA0)) {
+        u[firth_utf8_encode(cp, u)] = 0;
+        snprintf(buf, cap, "'%s' (U+%04X)", (const char *)u, (unsigned)cp);
+    } else {
+        snprintf(buf, cap, "U+%04X", (unsigned)cp);
+    }
+}
+
+/* Text -> class ids (malloc'd, *n of them). FIRTH_ERR_INPUT names the first unknown character
+ * and its character offset. */
+static int32_t *text_to_ids(const firth_charlm *m, const char *text, size_t len, size_t *n,
+                            const char *what, firth_error *err) {
+    uint32_t *cps = malloc((len ? len : 1) * sizeof *cps);
+    if (!cps) return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory for the text"), NULL;
+    size_t k = decode_text(text, len, cps);
+    int32_t *ids = (int32_t *)cps; /* same size, converted in place */
+    for (size_t i = 0; i < k; i++) {
+        int64_t id = firth_charlm_vocab_find(m, cps[i]);
+        if (id < 0) {
+            char d[32];
+            describe_char(cps[i], d, sizeof d);
+            firth_fail(err, FIRTH_ERR_INPUT,
+                       "character %s at character %zu of the %s is not in the model's "
+                       "vocabulary of %d characters", d, i, what, m->V);
+            free(cps);
+            return NULL;
+        }
+        ids[i] = (int32_t)id;
+    }
+    *n = k;
+    return ids;
+}
+
+static uint64_t hash_bytes(const char *s, size_t n) {
+    uint64_t h = 0xCBF29CE484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001B3ull;
+    return h;
+}
+
+/* ---- initialisation -------------------------------------------------------------------------- */
+
+static void fill_uniform(firth_rng *rng, float *x, size_t n, double k) {
+    for (size_t i = 0; i < n; i++) x[i] = (float)((2.0 * firth_rng_double(rng) - 1.0) * k);
+}
+
+static void fill_normal(firth_rng *rng, float *x, size_t n) {
+    for (size_t i = 0; i < n; i += 2) { /* Box-Muller */
+        double u1 = 1.0 - firth_rng_double(rng), u2 = firth_rng_double(rng);
+        double r = sqrt(-2.0 * log(u1));
+        x[i] = (float)(r * cos(2 * M_PI * u2));
+        if (i + 1 < n) x[i + 1] = (float)(r * sin(2 * M_PI * u2));
+    }
+}
+
+firth_charlm *firth_charlm_new(const char *text, size_t len, const firth_charlm_params *p,
+                               firth_error *err) {
+    if (firth_charlm_check_params(p, err) != FIRTH_OK) return NULL;
+    if (len == 0) return firth_fail(err, FIRTH_ERR_INPUT, "the text is empty"), NULL;
+    uint32_t *cps = malloc(len * sizeof *cps);
+    if (!cps) return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory for the text"), NULL;
+    size_t n = decode_text(text, len, cps);
+    qsort(cps, n, sizeof *cps, cmp_u32);
+    size_t V = 0;
+    for (size_t i = 0; i < n; i++)
+        if (V == 0 || cps[i] != cps[V - 1]) cps[V++] = cps[i];
+    firth_charlm *m = alloc_model(p, (int)V, err);
+    if (!m) return free(cps), NULL;
+    memcpy(m->vocab, cps, V * sizeof *cps);
+    free(cps);
+    firth_rng_seed(&m->rng, p->seed);
+    const charlm_offsets *o = &m->off;
+    size_t H = (size_t)p->hidden, G = 4 * H;
+    double k = 1.0 / sqrt((double)H);
+    if (p->embed) fill_normal(&m->rng, m->params + o->emb, (size_t)p->embed * V);
+    for (int l = 0; l < p->layers; l++) {
+        fill_uniform(&m->rng, m->params + o->wx[l], (size_t)layer_in(m, l) * G, k);
+        fill_uniform(&m->rng, m->params + o->wh[l], H * G, k);
+        fill_uniform(&m->rng, m->params + o->b[l], G, k);
+        for (size_t j = 0; j < H; j++) m->params[o->b[l] + H + j] = 1.0f; /* forget gate */
+    }
+    fill_uniform(&m->rng, m->params + o->wy, H * V, k);
+    fill_uniform(&m->rng, m->params + o->by, V, k);
+    return m;
+}
+
+const firth_charlm_params *firth_charlm_get_params(const firth_charlm *m) { return &m->p; }
+uint64_t firth_charlm_steps_done(const firth_charlm *m) { return m->step; }
+size_t firth_charlm_vocab_size(const firth_charlm *m) { return (size_t)m->V; }
+uint32_t firth_charlm_vocab_char(const firth_charlm *m, size_t id) { return m->vocab[id]; }
+
+int firth_charlm_vocab_utf8(const firth_charlm *m, size_t id, char out[4]) {
+    return firth_utf8_encode(m->vocab[id], (unsigned char *)out);
+}
+
+firth_status firth_charlm_set_optim(firth_charlm *m, double lr, double dropout, double clip,
+                                    firth_error *err) {
+    firth_charlm_params p = m->p;
+    p.lr = lr, p.dropout = dropout, p.clip = clip;
+    if (firth_charlm_check_params(&p, err) != FIRTH_OK) return err ? err->status : FIRTH_ERR_PARAM;
+    m->p = p;
+    return FIRTH_OK;
+}
+
+/* ---- forward / backward ---------------------------------------------------------------------- */
+
+static firth_lstm_weights layer_weights(const firth_charlm *m, int l) {
+    firth_lstm_weights w = {m->params + m->off.wx[l], m->params + m->off.wh[l],
+                            m->params + m->off.b[l]};
+    return w;
+}
+
+double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_t *ids,
+                                     const int32_t *targets, float *state, int train) {
+    const int L = m->p.layers, H = m->p.hidden, E = m->p.embed, V = m->V;
+    const size_t TB = (size_t)T * B, BH = (size_t)B * H;
+    const int drop = train && m->p.dropout > 0 && L > 1;
+    const float keep_scale = drop ? (float)(1.0 / (1.0 - m->p.dropout)) : 1.0f;
+    const charlm_offsets *o = &m->off;
+
+    if (E)
+        for (size_t r = 0; r < TB; r++)
+            memcpy(m->xemb + r * E, m->params + o->emb + (size_t)ids[r] * E, E * sizeof(float));
+    /* x_l: the input of layer l (NULL with ids for one-hot) */
+    const float *xs[FIRTH_CHARLM_MAX_LAYERS];
+    for (int l = 0; l < L; l++) {
+        firth_lstm_acts *a = &m->acts[l];
+        memcpy(a->h, state + (size_t)(2 * l) * BH, BH * sizeof(float));
+        memcpy(a->c, state + (size_t)(2 * l + 1) * BH, BH * sizeof(float));
+        const float *x;
+        if (l == 0) {
+            x = E ? m->xemb : NULL;
+        } else if (drop) {
+            float *xin = m->xin + (size_t)l * TB * H, *mask = m->mask + (size_t)l * TB * H;
+            const float *hb = m->acts[l - 1].h + BH;
+            for (size_t k = 0; k < TB * (size_t)H; k++) {
+                mask[k] = firth_rng_double(&m->rng) < m->p.dropout ? 0.0f : keep_scale;
+                xin[k] = hb[k] * mask[k];
+            }
+            x = xin;
+        } else {
+            x = m->acts[l - 1].h + BH;
+        }
+        xs[l] = x;
+        firth_lstm_weights w = layer_weights(m, l);
+        firth_lstm_forward(T, B, layer_in(m, l), H, x, x ? NULL : ids, &w, a);
+        memcpy(state + (size_t)(2 * l) * BH, a->h + (size_t)T * BH, BH * sizeof(float));
+        memcpy(state + (size_t)(2 * l + 1) * BH, a->c + (size_t)T * BH, BH * sizeof(float));
+    }
+    /* logits = h_top Wy + by */
+    const float *top = m->acts[L - 1].h + BH; /* (T B, H) */
+    for (size_t r = 0; r < TB; r++)
+        memcpy(m->logits + r * V, m->params + o->by, (size_t)V * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, V, H, 1.0f, top, H,
+                m->params + o->wy, V, 1.0f, m->logits, V);
+    if (!targets) return 0.0;
+
+    /* softmax cross-entropy; with train the rows become d loss / d logits of the mean loss */
+    double loss = 0.0;
+    const float inv = 1.0f / (float)TB;
+    for (size_t r = 0; r < TB; r++) {
+        float *z = m->logits + r * V;
+        float mx = z[0];
+        for (int k = 1; k < V; k++) mx = z[k] > mx ? z[k] : mx;
+        double s = 0.0;
+        for (int k = 0; k < V; k++) s += exp((double)(z[k] - mx));
+        double lse = (double)mx + log(s);
+        loss += lse - (double)z[targets[r]];
+        if (train) {
+            for (int k = 0; k < V; k++) z[k] = (float)exp((double)z[k] - lse) * inv;
+            z[targets[r]] -= inv;
+        }
+    }
+    if (!train) return loss;
+
+    float *g = m->grads;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, V, (int)TB, 1.0f, top, H, m->logits,
+                V, 1.0f, g + o->wy, V);
+    for (size_t r = 0; r < TB; r++)
+        for (int k = 0; k < V; k++) g[o->by + k] += m->logits[r * V + k];
+    float *dh = m->dbuf[0], *dbelow = m->dbuf[1];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, H, V, 1.0f, m->logits, V,
+                m->params + o->wy, V, 0.0f, dh, H);
+    for (int l = L - 1; l >= 0; l--) {
+        firth_lstm_weights w = layer_weights(m, l);
+        firth_lstm_grads lg = {g + o->wx[l], g + o->wh[l], g + o->b[l]};
+        float *dx = l > 0 ? dbelow : (E ? m->dxemb : NULL);
+        firth_lstm_backward(T, B, layer_in(m, l), H, xs[l], xs[l] ? NULL : ids, &w, &m->acts[l],
+                            dh, &lg, dx, NULL, NULL);
+        if (l > 0) {
+            if (drop) {
+                const float *mask = m->mask + (size_t)l * TB * H;
+                for (size_t k = 0; k < TB * (size_t)H; k++) dbelow[k] *= mask[k];
+            }
+            float *t = dh;
+            dh = dbelow, dbelow = t;
+        }
+    }
+    if (E)
+        for (size_t r = 0; r < TB; r++) {
+            float *dst = g + o->emb + (size_t)ids[r] * E;
+            const float *src = m->dxemb + r * E;
+            for (int k = 0; k < E; k++) dst[k] += src[k];
+        }
+    return loss;
+}
+
+double firth_charlm_clip(float *grads, size_t n, double max_norm) {
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += (double)grads[i] * grads[i];
+    double norm = sqrt(s);
+    if (max_norm > 0 && norm > max_norm) { /* as torch.nn.utils.clip_grad_norm_ */
+        float c = (float)(max_norm / (norm + 1e-6));
+        for (size_t i = 0; i < n; i++) grads[i] *= c;
+    }
+    return norm;
+}
+
+void firth_charlm_adam(float *restrict params, const float *restrict grads, float *restrict m,
+                       float *restrict v, size_t n, double lr, double beta1, double beta2,
+                       double eps, uint64_t t) {
+    /* torch.optim.Adam: p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps) */
+    const double bc1 = 1.0 - pow(beta1, (double)t), bc2 = 1.0 - pow(beta2, (double)t);
+    const float step = (float)(lr / bc1), isb2 = (float)(1.0 / sqrt(bc2)), fe = (float)eps;
+    const float b1 = (float)beta1, b2 = (float)beta2, c1 = (float)(1.0 - beta1),
+                c2 = (float)(1.0 - beta2);
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        float gi = grads[i];
+        float mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * gi * gi;
+        m[i] = mi, v[i] = vi;
+        params[i] -= step * mi / (sqrtf(vi) * isb2 + fe);
+    }
+}
+
+/* ---- evaluation -------------------------------------------------------------------------------- */
+
+/* Mean nats per prediction over ids[0..n) as the public eval describes. */
+static double eval_ids(firth_charlm *m, const int32_t *ids, size_t n, uint64_t *count) {
+    const int T = m->p.seq;
+    int B = m->p.batch;
+    if ((size_t)B > n - 1) B = (int)(n - 1);
+    const size_t Ls = (n - 1) / (size_t)B;
+    memset(m->eval_state, 0, state_floats(m, B) * sizeof(float));
+    double sum = 0.0;
+    for (size_t s = 0; s < Ls; s += (size_t)T) {
+        int Tc = (int)(Ls - s < (size_t)T ? Ls - s : (size_t)T);
+        for (int t = 0; t < Tc; t++)
+            for (int b = 0; b < B; b++) {
+                size_t pos = (size_t)b * Ls + s + (size_t)t;
+                m->ids[(size_t)t * B + b] = ids[pos];
+                m->tgt[(size_t)t * B + b] = ids[pos + 1];
+            }
+        sum += firth_charlm_forward_backward(m, Tc, B, m->ids, m->tgt, m->eval_state, 0);
+    }
+    *count = (uint64_t)Ls * (uint64_t)B;
+    return sum / (double)*count;
+}
+
+firth_status firth_charlm_eval(firth_charlm *m, const char *text, size_t len, double *nats,
+                               uint64_t *chars, firth_error *err) {
+    size_t n = 0;
+    int32_t *ids = text_to_ids(m, text, len, &n, "text", err);
+    if (!ids) return err ? err->status : FIRTH_ERR_INPUT;
+    if (n < 2) {
+        free(ids);
+        return firth_fail(err, FIRTH_ERR_INPUT, "the text has %zu characters; evaluating needs "
+                          "at least 2", n);
+    }
+    uint64_t c = 0;
+    double v = eval_ids(m, ids, n, &c);
+    free(ids);
+    if (nats) *nats = v;
+    if (chars) *chars = c;
+    return FIRTH_OK;
+}
+
+/* ---- generation ------------------------------------------------------------------------------ */
+
+void firth_charlm_reset(firth_charlm *m) {
+    memset(m->gen_state, 0, state_floats(m, 1) * sizeof(float));
+}
+
+firth_status firth_charlm_feed(firth_charlm *m, size_t id, float *logits, firth_error *err) {
+    if (id >= (size_t)m->V)
+        return firth_fail(err, FIRTH_ERR_PARAM, "class %zu is outside the vocabulary of %d", id,
+                          m->V);
+    int32_t x = (int32_t)id;
+    firth_charlm_forward_backward(m, 1, 1, &x, NULL, m->gen_state, 0);
+    if (logits) memcpy(logits, m->logits, (size_t)m->V * sizeof(float));
+    return FIRTH_OK;
+}
+
+firth_status firth_charlm_feed_text(firth_charlm *m, const char *text, size_t len, float *logits,
+                                    firth_error *err) {
+    size_t n = 0;
+    int32_t *ids = text_to_ids(m, text, len, &n, "prime text", err);
+    if (!ids) return err ? err->status : FIRTH_ERR_INPUT;
+    for (size_t i = 0; i < n; i++) firth_charlm_feed(m, (size_t)ids[i], logits, err);
+    free(ids);
+    return FIRTH_OK;
+}
+
+/* ---- training ----------------------------------------------------------------------------------- */
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
+                                const firth_charlm_train_opts *opts,
+                                firth_charlm_progress_fn progress, void *user, firth_error *err) {
+    uint64_t h = hash_bytes(text, len);
+    if (m->text_bytes && (m->text_bytes != len || m->text_hash != h))
+        return firth_fail(err, FIRTH_ERR_INPUT,
+                          "this is not the text the model was trained on (%llu bytes, hash "
+                          "%016llx; the model's: %llu bytes, hash %016llx); resume with the same "
+                          "--input",
+                          (unsigned long long)len, (unsigned long long)h,
+                          (unsigned long long)m->text_bytes, (unsigned long long)m->text_hash);
+    size_t n = 0;
+    int32_t *ids = text_to_ids(m, text, len, &n, "training text", err);
+    if (!ids) return err ? err->status : FIRTH_ERR_INPUT;
+    const int T = m->p.seq, B = m->p.batch;
+    size_t n_val = (size_t)floor((double)n * m->p.val_frac);
+    size_t n_tr = n - n_val;
+    size_t Ls = n_tr / (size_t)B;
+    uint64_t cpe = Ls > 0 ? (Ls - 1) / (size_t)T : 0; /* steps per epoch */
+    firth_status st = FIRTH_OK;
+    if (cpe == 0) {
+        st = firth_fail(err, FIRTH_ERR_INPUT,
+                        "the training part of the text has %zu characters, too few for batch %d "
+                        "x (seq %d + 1) = %zu; use a smaller --batch or --seq", n_tr, B, T,
+                        (size_t)B * (size_t)(T + 1));
+        goto out;
+    }
+    if (m->p.val_frac > 0 && n_val < 2) {
+        st = firth_fail(err, FIRTH_ERR_INPUT,
+                        "the validation split (--val-frac %g of %zu characters) has fewer than 2 "
+                        "characters; use a larger --val-frac or --val-frac 0", m->p.val_frac, n);
+        goto out;
+    }
+    uint64_t total = opts->steps;
+    if (!total) {
+        double e = ceil(opts->epochs * (double)cpe);
+        total = e > 0 ? (uint64_t)e : 0;
+    }
+    m->text_hash = h, m->text_bytes = len;
+    const uint64_t start_step = m->step;
+    const double t0 = now_s();
+    double t_eval = 0; /* seconds spent in validation passes, left out of the rates */
+    firth_charlm_progress pr = {0};
+    pr.steps = total;
+    pr.val_nats = NAN;
+    const size_t TB = (size_t)T * B;
+    while (m->step < total) {
+        if (m->chunk >= cpe) { /* new epoch: from the start, with a fresh state */
+            m->chunk = 0, m->epoch++;
+            memset(m->state, 0, state_floats(m, B) * sizeof(float));
+        }
+        for (int t = 0; t < T; t++)
+            for (int b = 0; b < B; b++) {
+                size_t pos = (size_t)b * Ls + m->chunk * (size_t)T + (size_t)t;
+                m->ids[(size_t)t * B + b] = ids[pos];
+                m->tgt[(size_t)t * B + b] = ids[pos + 1];
+            }
+        memset(m->grads, 0, m->off.n * sizeof(float));
+        double loss = firth_charlm_forward_backward(m, T, B, m->ids, m->tgt, m->state, 1) /
+                      (double)TB;
+        double norm = isfinite(loss) ? firth_charlm_clip(m->grads, m->off.n, m->p.clip) : NAN;
+        if (!isfinite(loss) || !isfinite(norm)) {
+            st = firth_fail(err, FIRTH_ERR_DIVERGED,
+                            "training diverged at step %llu: the %s is %s (the last checkpoint "
+                            "written stays as it was; try a lower --lr or a smaller --clip)",
+                            (unsigned long long)m->step + 1,
+                            isfinite(loss) ? "gradient norm" : "loss",
+                            isnan(isfinite(loss) ? norm : loss) ? "NaN" : "infinite");
+            goto out;
+        }
+        m->step++, m->chunk++;
+        firth_charlm_adam(m->params, m->grads, m->m, m->v, m->off.n, m->p.lr, m->p.beta1,
+                          m->p.beta2, m->p.eps, m->step);
+        double el = now_s() - t0, tr = el - t_eval;
+        pr.step = m->step, pr.epoch = m->epoch, pr.loss = loss, pr.elapsed_s = el;
+        pr.chars_per_s = tr > 0 ? (double)(m->step - start_step) * (double)TB / tr : 0;
+        pr.eta_s = tr / (double)(m->step - start_step) * (double)(total - m->step);
+        pr.evaluated = 0, pr.checkpointed = 0, pr.val_nats = NAN;
+        int stop = progress ? progress(&pr, user) : 0;
+        int last = m->step == total;
+        if (!stop && n_val >= 2 &&
+            (last || (opts->eval_every && m->step % opts->eval_every == 0))) {
+            uint64_t c;
+            double te = now_s();
+            pr.val_nats = eval_ids(m, ids + n_tr, n_val, &c);
+            t_eval += now_s() - te;
+            pr.evaluated = 1;
+            if (progress) stop = progress(&pr, user);
+            pr.evaluated = 0, pr.val_nats = NAN;
+        }
+        if (opts->checkpoint &&
+            (stop || last || (opts->checkpoint_every && m->step % opts->checkpoint_every == 0))) {
+            if ((st = firth_charlm_save(m, opts->checkpoint, err)) != FIRTH_OK) goto out;
+            pr.checkpointed = 1; /* a stop asked for now finds the checkpoint up to date */
+            if (progress && !stop) stop = progress(&pr, user);
+            pr.checkpointed = 0;
+        }
+        if (stop) {
+            st = firth_fail(err, FIRTH_ERR_CANCELLED, "training stopped at step %llu%s%s",
+                            (unsigned long long)m->step,
+                            opts->checkpoint ? "; checkpoint written to " : "",
+                            opts->checkpoint ? opts->checkpoint : "");
+            goto out;
+        }
+    }
+    if (m->step == start_step && opts->checkpoint) /* nothing to do: still write the output */
+        st = firth_charlm_save(m, opts->checkpoint, err);
+out:
+    free(ids);
+    return st;
+}
+
+/* ---- checkpoints ----------------------------------------------------------------------------- */
+
+/*
+ * Checkpoint layout (machine byte order: little-endian on x86-64 and AArch64; the endian mark
+ * lets a loader on another byte order refuse the file; docs/formats.md):
+ *   char[8] "FIRTHCLM"; u32 version; u32 endian mark 0x01020304
+ *   u32 V, layers, hidden, embed, seq, batch
+ *   f64 lr, beta1, beta2, eps, dropout, clip, val_frac
+ *   u64 seed, step, epoch, chunk, rng state, text bytes, text hash, n_params
+ *   u32 vocab[V]                      code points, ascending
+ *   f32 params[n], adam_m[n], adam_v[n]
+ *   f32 state[L][2][batch][hidden]    the carried training state (h, c of each layer)
+ *   u64 checksum of every byte before it
+ */
+#define CKPT_MAGIC "FIRTHCLM"
+#define CKPT_VERSION 1u
+#define CKPT_ENDIAN 0x01020304u
+#define CKPT_HEADER (8 + 4 * 2 + 4 * 6 + 8 * 7 + 8 * 8)
+
+typedef struct sum_writer {
+    FILE *f;
+    uint64_t h;
+    int bad;
+} sum_writer;
+
+static void sum_update(uint64_t *h, const void *data, size_t n) {
+    const unsigned char *p = data;
+    uint64_t x = *h;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        x = (x ^ v) * 0x100000001B3ull;
+        x ^= x >> 29;
+        p += 8, n -= 8;
+    }
+    while (n--) x = (x ^ *p++) * 0x100000001B3ull;
+    *h = x;
+}
+
+static void put(sum_writer *w, const void *data, size_t n) {
+    if (!n || w->bad) return;
+    sum_update(&w->h, data, n);
+    if (fwrite(data, 1, n, w->f) != n) w->bad = 1;
+}
+
+static void put_header(unsigned char *hd, const firth_charlm *m) {
+    unsigned char *p = hd;
+#define PUT(v) (memcpy(p, &(v), sizeof(v)), p += sizeof(v))
+    memcpy(p, CKPT_MAGIC, 8), p += 8;
+    uint32_t u32[8] = {CKPT_VERSION, CKPT_ENDIAN, (uint32_t)m->V, (uint32_t)m->p.layers,
+                       (uint32_t)m->p.hidden, (uint32_t)m->p.embed, (uint32_t)m->p.seq,
+                       (uint32_t)m->p.batch};
+    for (int i = 0; i < 8; i++) PUT(u32[i]);
+    double f64[7] = {m->p.lr, m->p.beta1, m->p.beta2, m->p.eps,
+                     m->p.dropout, m->p.clip, m->p.val_frac};
+    for (int i = 0; i < 7; i++) PUT(f64[i]);
+    uint64_t u64[8] = {m->p.seed,    m->step,       m->epoch,     m->chunk,
+                       m->rng.state, m->text_bytes, m->text_hash, (uint64_t)m->off.n};
+    for (int i = 0; i < 8; i++) PUT(u64[i]);
+#undef PUT
+}
+
+firth_status firth_charlm_save(const firth_charlm *m, const char *path, firth_error *err) {
+    firth_atomic_file *af = firth_atomic_open(path, err);
+    if (!af) return err ? err->status : FIRTH_ERR_OUTPUT;
+    sum_writer w = {firth_atomic_stream(af), 0xCBF29CE484222325ull, 0};
+    unsigned char hd[CKPT_HEADER];
+    put_header(hd, m);
+    put(&w, hd, sizeof hd);
+    put(&w, m->vocab, (size_t)m->V * sizeof *m->vocab);
+    put(&w, m->params, m->off.n * sizeof(float));
+    put(&w, m->m, m->off.n * sizeof(float));
+    put(&w, m->v, m->off.n * sizeof(float));
+    put(&w, m->state, state_floats(m, m->p.batch) * sizeof(float));
+    uint64_t sum = w.h;
+    if (!w.bad && fwrite(&sum, sizeof sum, 1, w.f) != 1) w.bad = 1;
+    if (w.bad) {
+        int e = errno;
+        firth_atomic_abort(af);
+        return firth_fail_errno(err, FIRTH_ERR_IO, e, "cannot write '%s'", path);
+    }
+    return firth_atomic_commit(af, err);
+}
+
+typedef struct reader {
+    FILE *f;
+    uint64_t h;
+} reader;
+
+static int get(reader *r, void *data, size_t n) {
+    if (!n) return 1;
+    if (fread(data, 1, n, r->f) != n) return 0;
+    sum_update(&r->h, data, n);
+    return 1;
+}
+
+firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return firth_fail_errno(err, FIRTH_ERR_INPUT, errno, "cannot open '%s'", path), NULL;
+    struct stat sb;
+    firth_charlm *m = NULL;
+    reader r = {f, 0xCBF29CE484222325ull};
+    unsigned char hd[CKPT_HEADER];
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        firth_fail(err, FIRTH_ERR_INPUT, "'%s' is not a regular file", path);
+        goto fail;
+    }
+    if ((uint64_t)sb.st_size < 8 || fread(hd, 1, 8, f) != 8 || memcmp(hd, CKPT_MAGIC, 8) != 0) {
+        firth_fail(err, FIRTH_ERR_INPUT,
+                   "'%s' is not a firth character-model checkpoint (no FIRTHCLM magic; "
+                   "checkpoints come from 'firth charlm train')", path);
+        goto fail;
+    }
+    if ((uint64_t)sb.st_size < CKPT_HEADER || fread(hd + 8, 1, CKPT_HEADER - 8, f) !=
+                                                  CKPT_HEADER - 8) {
+        firth_fail(err, FIRTH_ERR_INPUT, "'%s' is truncated: %lld bytes, shorter than the "
+                   "%d-byte header", path, (long long)sb.st_size, CKPT_HEADER);
+        goto fail;
+    }
+    sum_update(&r.h, hd, CKPT_HEADER);
+    const unsigned char *p = hd + 8;
+    uint32_t u32[8];
+    double f64[7];
+    uint64_t u64[8];
+    memcpy(u32, p, sizeof u32), p += sizeof u32;
+    memcpy(f64, p, sizeof f64), p += sizeof f64;
+    memcpy(u64, p, sizeof u64);
+    if (u32[1] != CKPT_ENDIAN) {
+        firth_fail(err, FIRTH_ERR_INPUT, "'%s' was written on a machine of another byte order",
+                   path);
+        goto fail;
+    }
+    if (u32[0] != CKPT_VERSION) {
+        firth_fail(err, FIRTH_ERR_INPUT, "'%s' is a version %u checkpoint; this firth reads "
+                   "version %u", path, u32[0], CKPT_VERSION);
+        goto fail;
+    }
+    firth_charlm_params prm = {.layers = (int)u32[3], .hidden = (int)u32[4],
+                               .embed = (int)u32[5], .seq = (int)u32[6], .batch = (int)u32[7],
+                               .lr = f64[0], .beta1 = f64[1], .beta2 = f64[2], .eps = f64[3],
+                               .dropout = f64[4], .clip = f64[5], .val_frac = f64[6],
+                               .seed = u64[0]};
+    uint32_t V = u32[2];
+    firth_error perr;
+    if (u32[3] > FIRTH_CHARLM_MAX_LAYERS || u32[4] > 16384 || u32[5] > 16384 ||
+        u32[6] > 100000 || u32[7] > 100000 || V < 1 || V > MAX_VOCAB ||
+        firth_charlm_check_params(&prm, &perr) != FIRTH_OK) {
+        firth_fail(err, FIRTH_ERR_INPUT, "'%s' is corrupt: its header holds impossible sizes "
+                   "or settings", path);
+        goto fail;
+    }
+    charlm_offsets o;
+    layout(&o, &prm, (int)V);
+    uint64_t state_n = (uint64_t)prm.layers * 2 * (uint64_t)prm.batch * (uint64_t)prm.hidden;
+    uint64_t expect = CKPT_HEADER + 4ull * V + 12ull * o.n + 4ull * state_n + 8;
+    if (u64[7] != o.n || expect != (uint64_t)sb.st_size) {
+        firth_fail(err, FIRTH_ERR_INPUT, "'%s' is truncated or corrupt: its header implies "
+                   "%llu bytes, the file has %lld", path, (unsigned long long)expect,
+                   (long long)sb.st_size);
+        goto fail;
+    }
+    m = alloc_model(&prm, (int)V, err);
+    if (!m) goto fail;
+    m->step = u64[1], m->epoch = u64[2], m->chunk = u64[3], m->rng.state = u64[4];
+    m->text_bytes = u64[5], m->text_hash = u64[6];
+    uint64_t sum = 0;
+    if (!get(&r, m->vocab, 4ull * V) || !get(&r, m->params, 4 * o.n) ||
+        !get(&r, m->m, 4 * o.n) || !get(&r, m->v, 4 * o.n) ||
+        !get(&r, m->state, 4 * state_n) || fread(&sum, 8, 1, f) != 1) {
+        firth_fail(err, FIRTH_ERR_INPUT, "cannot read '%s' (truncated while reading?)", path);
+        goto fail;
+    }
+    if (sum != r.h) {
+        firth_fail(err, FIRTH_ERR_INPUT, "'%s' is corrupt: its checksum does not match", path);
+        goto fail;
+    }
+    for (uint32_t i = 0; i < V; i++)
+        if (m->vocab[i] >= MAX_VOCAB || (i && m->vocab[i] <= m->vocab[i - 1])) {
+            firth_fail(err, FIRTH_ERR_INPUT, "'%s' is corrupt: its vocabulary is not a sorted "
+                       "list of code points", path);
+            goto fail;
+        }
+    fclose(f);
+    return m;
+fail:
+    firth_charlm_free(m);
+    fclose(f);
+    return NULL;
+}

@@ -1,0 +1,259 @@
+/* lstm.c - LSTM layer forward/backward: the fast version (batched sgemm + fused gate pass) and the
+ * naive reference. See lstm.h for shapes and docs/derivations.md for the gradients. */
+#include "lm/lstm.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* ---- vectorisable exp, sigmoid, tanh ---------------------------------------------------- */
+
+/* e^x for x in float range: Cody-Waite reduction x = n ln2 + r, |r| <= ln2 / 2, Cephes' degree-6
+ * polynomial for e^r (relative error ~1e-7), 2^n built in the exponent bits. Plain arithmetic and
+ * no branches, so `omp simd` loops over it vectorise. */
+static inline float v_exp(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    /* round to nearest by the 1.5 * 2^23 trick (|z| < 2^22 here); floorf would not vectorise */
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float y = p * r * r + r + 1.0f;
+    union { int32_t i; float f; } s = {.i = ((int32_t)n + 127) << 23};
+    return y * s.f;
+}
+
+static inline float v_sigmoid(float x) { return 1.0f / (1.0f + v_exp(-x)); }
+
+/* tanh |x| = (1 - e^-2|x|) / (1 + e^-2|x|); below 1/8 the subtraction would lose relative
+ * precision, so there the Taylor series to x^7 (next term < 2e-9 relative) is used instead. */
+static inline float v_tanh(float x) {
+    float ax = fabsf(x);
+    float e = v_exp(-2.0f * ax);
+    float t = (1.0f - e) / (1.0f + e);
+    float x2 = x * x;
+    float p = ax * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f))));
+    t = ax < 0.125f ? p : t;
+    return copysignf(t, x);
+}
+
+void firth_lstm_sigmoid(float *x, size_t n) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) x[i] = v_sigmoid(x[i]);
+}
+
+void firth_lstm_tanh(float *x, size_t n) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) x[i] = v_tanh(x[i]);
+}
+
+/* ---- fast ----------------------------------------------------------------------------------- */
+
+/* One row: pre-activations in `row` (4H) become activations; c, tc, h (H) of this step. */
+static inline void gate_row_forward(int H, float *restrict row, const float *restrict cprev,
+                                    float *restrict c, float *restrict tc, float *restrict h) {
+    float *ri = row, *rf = row + H, *ro = row + 2 * H, *rg = row + 3 * H;
+#pragma omp simd
+    for (int j = 0; j < H; j++) {
+        float i = v_sigmoid(ri[j]), f = v_sigmoid(rf[j]), o = v_sigmoid(ro[j]);
+        float g = v_tanh(rg[j]);
+        float cj = f * cprev[j] + i * g;
+        float t = v_tanh(cj);
+        ri[j] = i, rf[j] = f, ro[j] = o, rg[j] = g;
+        c[j] = cj, tc[j] = t, h[j] = o * t;
+    }
+}
+
+void firth_lstm_forward(int T, int B, int NI, int H, const float *x, const int32_t *ids,
+                        const firth_lstm_weights *w, firth_lstm_acts *a) {
+    const size_t G = 4 * (size_t)H, BH = (size_t)B * H, TB = (size_t)T * B;
+    /* a = b + x Wx for all T steps at once */
+    for (size_t r = 0; r < TB; r++) memcpy(a->gates + r * G, w->b, G * sizeof(float));
+    if (ids) {
+        for (size_t r = 0; r < TB; r++) {
+            float *restrict dst = a->gates + r * G;
+            const float *restrict src = w->wx + (size_t)ids[r] * G;
+#pragma omp simd
+            for (size_t k = 0; k < G; k++) dst[k] += src[k];
+        }
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, (int)G, NI, 1.0f, x, NI,
+                    w->wx, (int)G, 1.0f, a->gates, (int)G);
+    }
+    for (int t = 0; t < T; t++) {
+        float *gt = a->gates + (size_t)t * B * G;
+        const float *hprev = a->h + (size_t)t * BH;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, (int)G, H, 1.0f, hprev, H,
+                    w->wh, (int)G, 1.0f, gt, (int)G);
+        for (int b = 0; b < B; b++) {
+            size_t o = (size_t)b * H;
+            gate_row_forward(H, gt + (size_t)b * G, a->c + (size_t)t * BH + o,
+                             a->c + (size_t)(t + 1) * BH + o, a->tc + (size_t)t * BH + o,
+                             a->h + (size_t)(t + 1) * BH + o);
+        }
+    }
+}
+
+/* One row backward: from activations (4H), tanh c_t, c_{t-1}, the incoming dh (from above plus
+ * from step t+1) and dc (from step t+1, updated in place to d loss / d c_{t-1}), writes d loss /
+ * d a_t into drow (4H). */
+static inline void gate_row_backward(int H, const float *restrict row, const float *restrict tc,
+                                     const float *restrict cprev, const float *restrict dh_up,
+                                     const float *restrict dh_next, float *restrict dc_next,
+                                     float *restrict drow) {
+    const float *ri = row, *rf = row + H, *ro = row + 2 * H, *rg = row + 3 * H;
+    float *di = drow, *df = drow + H, *dout = drow + 2 * H, *dg = drow + 3 * H;
+#pragma omp simd
+    for (int j = 0; j < H; j++) {
+        float i = ri[j], f = rf[j], o = ro[j], g = rg[j], t = tc[j];
+        float dh = dh_up[j] + dh_next[j];
+        float dc = dc_next[j] + dh * o * (1.0f - t * t);
+        dout[j] = dh * t * o * (1.0f - o);
+        di[j] = dc * g * i * (1.0f - i);
+        df[j] = dc * cprev[j] * f * (1.0f - f);
+        dg[j] = dc * i * (1.0f - g * g);
+        dc_next[j] = dc * f;
+    }
+}
+
+void firth_lstm_backward(int T, int B, int NI, int H, const float *x, const int32_t *ids,
+                         const firth_lstm_weights *w, firth_lstm_acts *a, const float *dh,
+                         firth_lstm_grads *g, float *dx, float *dh0, float *dc0) {
+    const size_t G = 4 * (size_t)H, BH = (size_t)B * H, TB = (size_t)T * B;
+    float *dh_next = a->dhc, *dc_next = a->dhc + BH;
+    memset(a->dhc, 0, 2 * BH * sizeof(float));
+    for (int t = T - 1; t >= 0; t--) {
+        const float *gt = a->gates + (size_t)t * B * G;
+        float *dgt = a->dgates + (size_t)t * B * G;
+        for (int b = 0; b < B; b++) {
+            size_t o = (size_t)b * H;
+            gate_row_backward(H, gt + (size_t)b * G, a->tc + (size_t)t * BH + o,
+                              a->c + (size_t)t * BH + o, dh + (size_t)t * BH + o, dh_next + o,
+                              dc_next + o, dgt + (size_t)b * G);
+        }
+        if (t > 0 || dh0) /* dh_{t-1} = da_t Wh^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, (int)G, 1.0f, dgt,
+                        (int)G, w->wh, (int)G, 0.0f, dh_next, H);
+    }
+    if (dh0) memcpy(dh0, dh_next, BH * sizeof(float));
+    if (dc0) memcpy(dc0, dc_next, BH * sizeof(float));
+    /* dWh += [h_0 .. h_{T-1}]^T da: the hidden states before each step are contiguous */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, (int)G, (int)TB, 1.0f, a->h, H,
+                a->dgates, (int)G, 1.0f, g->wh, (int)G);
+    if (ids) {
+        for (size_t r = 0; r < TB; r++) {
+            float *restrict dst = g->wx + (size_t)ids[r] * G;
+            const float *restrict src = a->dgates + r * G;
+#pragma omp simd
+            for (size_t k = 0; k < G; k++) dst[k] += src[k];
+        }
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, NI, (int)G, (int)TB, 1.0f, x, NI,
+                    a->dgates, (int)G, 1.0f, g->wx, (int)G);
+        if (dx)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, NI, (int)G, 1.0f,
+                        a->dgates, (int)G, w->wx, (int)G, 0.0f, dx, NI);
+    }
+    for (size_t r = 0; r < TB; r++) {
+        const float *restrict src = a->dgates + r * G;
+        float *restrict db = g->b;
+#pragma omp simd
+        for (size_t k = 0; k < G; k++) db[k] += src[k];
+    }
+}
+
+/* ---- naive ---------------------------------------------------------------------------------- */
+
+static float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+void firth_lstm_forward_naive(int T, int B, int NI, int H, const float *x, const int32_t *ids,
+                              const firth_lstm_weights *w, firth_lstm_acts *a) {
+    const size_t G = 4 * (size_t)H, BH = (size_t)B * H;
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++) {
+            float *row = a->gates + ((size_t)t * B + b) * G;
+            const float *hprev = a->h + (size_t)t * BH + (size_t)b * H;
+            for (size_t k = 0; k < G; k++) {
+                float s = w->b[k];
+                if (ids)
+                    s += w->wx[(size_t)ids[(size_t)t * B + b] * G + k];
+                else
+                    for (int m = 0; m < NI; m++)
+                        s += x[((size_t)t * B + b) * NI + m] * w->wx[(size_t)m * G + k];
+                for (int m = 0; m < H; m++) s += hprev[m] * w->wh[(size_t)m * G + k];
+                row[k] = s;
+            }
+            for (int j = 0; j < H; j++) {
+                float i = sigm(row[j]), f = sigm(row[H + j]), o = sigm(row[2 * H + j]);
+                float gg = tanhf(row[3 * H + j]);
+                size_t o_prev = (size_t)t * BH + (size_t)b * H + j, o_now = o_prev + BH;
+                float c = f * a->c[o_prev] + i * gg;
+                a->c[o_now] = c;
+                a->tc[o_prev] = tanhf(c);
+                a->h[o_now] = o * tanhf(c);
+                row[j] = i, row[H + j] = f, row[2 * H + j] = o, row[3 * H + j] = gg;
+            }
+        }
+}
+
+void firth_lstm_backward_naive(int T, int B, int NI, int H, const float *x, const int32_t *ids,
+                               const firth_lstm_weights *w, firth_lstm_acts *a, const float *dh,
+                               firth_lstm_grads *g, float *dx, float *dh0, float *dc0) {
+    const size_t G = 4 * (size_t)H, BH = (size_t)B * H;
+    float *dh_next = a->dhc, *dc_next = a->dhc + BH;
+    memset(a->dhc, 0, 2 * BH * sizeof(float));
+    for (int t = T - 1; t >= 0; t--) {
+        for (int b = 0; b < B; b++) {
+            const float *row = a->gates + ((size_t)t * B + b) * G;
+            float *drow = a->dgates + ((size_t)t * B + b) * G;
+            for (int j = 0; j < H; j++) {
+                size_t s = (size_t)t * BH + (size_t)b * H + j, n = (size_t)b * H + j;
+                float i = row[j], f = row[H + j], o = row[2 * H + j], gg = row[3 * H + j];
+                float tch = a->tc[s];
+                float dhj = dh[s] + dh_next[n];
+                float dc = dc_next[n] + dhj * o * (1.0f - tch * tch);
+                drow[j] = dc * gg * i * (1.0f - i);
+                drow[H + j] = dc * a->c[s] * f * (1.0f - f);
+                drow[2 * H + j] = dhj * tch * o * (1.0f - o);
+                drow[3 * H + j] = dc * i * (1.0f - gg * gg);
+                dc_next[n] = dc * f;
+            }
+        }
+        /* dh_{t-1} = da_t Wh^T; weight gradients of this step */
+        for (int b = 0; b < B; b++) {
+            const float *drow = a->dgates + ((size_t)t * B + b) * G;
+            const float *hprev = a->h + (size_t)t * BH + (size_t)b * H;
+            for (int m = 0; m < H; m++) {
+                float s = 0.0f;
+                for (size_t k = 0; k < G; k++) {
+                    s += drow[k] * w->wh[(size_t)m * G + k];
+                    g->wh[(size_t)m * G + k] += hprev[m] * drow[k];
+                }
+                dh_next[(size_t)b * H + m] = s;
+            }
+            for (size_t k = 0; k < G; k++) g->b[k] += drow[k];
+            if (ids) {
+                for (size_t k = 0; k < G; k++)
+                    g->wx[(size_t)ids[(size_t)t * B + b] * G + k] += drow[k];
+            } else {
+                const float *xr = x + ((size_t)t * B + b) * NI;
+                for (int m = 0; m < NI; m++) {
+                    float s = 0.0f;
+                    for (size_t k = 0; k < G; k++) {
+                        s += drow[k] * w->wx[(size_t)m * G + k];
+                        g->wx[(size_t)m * G + k] += xr[m] * drow[k];
+                    }
+                    if (dx) dx[((size_t)t * B + b) * NI + m] = s;
+                }
+            }
+        }
+    }
+    if (dh0) memcpy(dh0, dh_next, BH * sizeof(float));
+    if (dc0) memcpy(dc0, dc_next, BH * sizeof(float));
+}

@@ -1,0 +1,547 @@
+/* test_charlm.c - the character LSTM language model.
+ *
+ * References:
+ *  1. PyTorch (nn.LSTM, nn.Linear, cross_entropy in float64) on a tiny model with fixed weights,
+ *     one-hot and embedded input: logits, loss, every gradient and the final state, from the
+ *     fixtures written by tests/ref/charlm_torch_ref.py (regenerate with
+ *     `/usr/bin/python3 tests/ref/charlm_torch_ref.py tests/fixtures`); to 1e-4 relative;
+ *  2. central finite differences of the whole model's loss against its gradient, every parameter;
+ *  3. Adam against Kingma and Ba's Algorithm 1 computed by hand in double; clipping on a 5-12-13
+ *     triangle;
+ *  4. known answers: all-zero weights predict uniformly, so the loss is log V exactly;
+ *  5. checkpoints: round trip bit for bit, resume byte-identical to an uninterrupted run (with
+ *     dropout, across an epoch boundary), truncated/corrupt files refused cleanly, divergence
+ *     leaves the last checkpoint in place. */
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/rng.h"
+#include "lm/charlm.h"
+#include "test_util.h"
+
+/* ---- PyTorch fixtures ------------------------------------------------------------------------ */
+
+typedef struct fixture {
+    unsigned char *buf;
+    size_t n, pos;
+    int bad;
+} fixture;
+
+static const void *take(fixture *f, size_t bytes) {
+    if (f->pos + bytes > f->n) {
+        f->bad = 1;
+        return NULL;
+    }
+    const void *p = f->buf + f->pos;
+    f->pos += bytes;
+    return p;
+}
+
+static char *fixture_path(const char *name) {
+    /* __FILE__ is tests/test_charlm.c as the Makefile compiles it from the repository root */
+    const char *env = getenv("FIRTH_FIXTURES");
+    char dir[1024];
+    if (env) {
+        snprintf(dir, sizeof dir, "%s", env);
+    } else {
+        snprintf(dir, sizeof dir, "%s", __FILE__);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            strcpy(slash, "/fixtures");
+        else
+            strcpy(dir, "fixtures");
+    }
+    return tu_path(dir, name);
+}
+
+/* Relative difference as CHECK_CLOSE measures it: |a - b| / max(1, |a|, |b|). */
+static double rel(double a, double b) {
+    double s = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+    return fabs(a - b) / (s > 1 ? s : 1);
+}
+
+static double max_rel(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = rel(a[i], b[i]) > m ? rel(a[i], b[i]) : m;
+    return m;
+}
+
+static firth_charlm *tiny_model(int V, int E, int L, int H, int T, int B) {
+    char text[64];
+    for (int i = 0; i < V; i++) text[i] = (char)('a' + i); /* vocabulary a.. in id order */
+    firth_charlm_params p = firth_charlm_default_params();
+    p.layers = L, p.hidden = H, p.embed = E, p.seq = T, p.batch = B;
+    firth_error err = {0};
+    firth_charlm *m = firth_charlm_new(text, (size_t)V, &p, &err);
+    CHECK(m != NULL, "firth_charlm_new: %s", err.message);
+    return m;
+}
+
+static void torch_case(const char *name) {
+    char *path = fixture_path(name);
+    fixture f = {0};
+    f.buf = tu_read(path, &f.n);
+    CHECK(f.buf != NULL, "cannot read the fixture %s", path);
+    if (!f.buf) return free(path);
+    const uint32_t *hd = take(&f, 8 + 7 * 4);
+    CHECK(hd && memcmp(f.buf, "FIRTHCLR", 8) == 0 && hd[2] == 1, "%s: bad magic or version",
+          path);
+    uint32_t dims[6];
+    memcpy(dims, f.buf + 12, sizeof dims);
+    int V = (int)dims[0], E = (int)dims[1], L = (int)dims[2], H = (int)dims[3], T = (int)dims[4],
+        B = (int)dims[5];
+    firth_charlm *m = tiny_model(V, E, L, H, T, B);
+    if (!m) return free(f.buf), free(path);
+    const charlm_offsets *o = &m->off;
+    size_t G = 4 * (size_t)H, TB = (size_t)T * B, BH = (size_t)B * H;
+    /* the tensors in the fixture's order */
+    size_t offs[2 + 3 * FIRTH_CHARLM_MAX_LAYERS + 2], lens[sizeof offs / sizeof *offs];
+    int nt = 0;
+    if (E) offs[nt] = o->emb, lens[nt++] = (size_t)V * E;
+    for (int l = 0; l < L; l++) {
+        offs[nt] = o->wx[l], lens[nt++] = (size_t)(l ? H : (E ? E : V)) * G;
+        offs[nt] = o->wh[l], lens[nt++] = (size_t)H * G;
+        offs[nt] = o->b[l], lens[nt++] = G;
+    }
+    offs[nt] = o->wy, lens[nt++] = (size_t)H * V;
+    offs[nt] = o->by, lens[nt++] = (size_t)V;
+    for (int k = 0; k < nt; k++) {
+        const float *src = take(&f, lens[k] * 4);
+        if (src) memcpy(m->params + offs[k], src, lens[k] * 4);
+    }
+    int32_t *ids = malloc(TB * 4), *tgt = malloc(TB * 4);
+    const void *pi = take(&f, TB * 4), *pt = take(&f, TB * 4);
+    if (pi) memcpy(ids, pi, TB * 4);
+    if (pt) memcpy(tgt, pt, TB * 4);
+    const float *h0 = take(&f, (size_t)L * BH * 4), *c0 = take(&f, (size_t)L * BH * 4);
+    const float *logits = take(&f, TB * (size_t)V * 4);
+    const void *loss_at = take(&f, 8);
+    double loss_ref[1] = {0}; /* not 8-byte aligned in the file */
+    if (loss_at) memcpy(loss_ref, loss_at, 8);
+    const float *grads[sizeof offs / sizeof *offs];
+    for (int k = 0; k < nt; k++) grads[k] = take(&f, lens[k] * 4);
+    const float *hT = take(&f, (size_t)L * BH * 4), *cT = take(&f, (size_t)L * BH * 4);
+    CHECK(!f.bad && f.pos == f.n, "%s: size does not match its header", path);
+    if (f.bad) goto done;
+
+    float *state = malloc((size_t)L * 2 * BH * 4);
+    for (int l = 0; l < L; l++) {
+        memcpy(state + (size_t)(2 * l) * BH, h0 + (size_t)l * BH, BH * 4);
+        memcpy(state + (size_t)(2 * l + 1) * BH, c0 + (size_t)l * BH, BH * 4);
+    }
+    float *state2 = malloc((size_t)L * 2 * BH * 4);
+    memcpy(state2, state, (size_t)L * 2 * BH * 4);
+    double loss = firth_charlm_forward_backward(m, T, B, ids, tgt, state, 0) / (double)TB;
+    double worst = 0, e;
+    e = max_rel(m->logits, logits, TB * V);
+    worst = e > worst ? e : worst;
+    CHECK(e < 1e-4, "%s: logits differ by %.3g", name, e);
+    e = rel(loss, *loss_ref);
+    worst = e > worst ? e : worst;
+    CHECK(e < 1e-4, "%s: loss %.9g vs PyTorch %.9g", name, loss, *loss_ref);
+    for (int l = 0; l < L; l++) {
+        e = max_rel(state + (size_t)(2 * l) * BH, hT + (size_t)l * BH, BH);
+        worst = e > worst ? e : worst;
+        CHECK(e < 1e-4, "%s: final h of layer %d differs by %.3g", name, l, e);
+        e = max_rel(state + (size_t)(2 * l + 1) * BH, cT + (size_t)l * BH, BH);
+        worst = e > worst ? e : worst;
+        CHECK(e < 1e-4, "%s: final c of layer %d differs by %.3g", name, l, e);
+    }
+    memset(m->grads, 0, m->off.n * 4);
+    double loss2 = firth_charlm_forward_backward(m, T, B, ids, tgt, state2, 1) / (double)TB;
+    CHECK(loss2 == loss, "%s: the training pass gives another loss", name);
+    double gmax = 0;
+    for (int k = 0; k < nt; k++) {
+        e = max_rel(m->grads + offs[k], grads[k], lens[k]);
+        for (size_t i = 0; i < lens[k]; i++) gmax = fabs(grads[k][i]) > gmax ? fabs(grads[k][i]) : gmax;
+        worst = e > worst ? e : worst;
+        CHECK(e < 1e-4, "%s: gradient of tensor %d differs by %.3g", name, k, e);
+    }
+    printf("    %s: largest difference from PyTorch %.3g (loss %.7f, PyTorch %.7f, largest "
+           "gradient %.3g)\n", name, worst, loss, *loss_ref, gmax);
+    CHECK(gmax > 0.01, "%s: gradients too small to test anything", name);
+    free(state), free(state2);
+done:
+    free(ids), free(tgt);
+    firth_charlm_free(m);
+    free(f.buf), free(path);
+}
+
+static void test_charlm_torch_onehot(void) { torch_case("charlm_torch_onehot.bin"); }
+static void test_charlm_torch_embed(void) { torch_case("charlm_torch_embed.bin"); }
+
+/* ---- finite differences of the whole model ------------------------------------------------- */
+
+static void test_charlm_finite_differences(void) {
+    const int V = 5, E = 3, L = 2, H = 4, T = 3, B = 2;
+    for (int onehot = 0; onehot < 2; onehot++) {
+        firth_charlm *m = tiny_model(V, onehot ? 0 : E, L, H, T, B);
+        if (!m) return;
+        firth_rng rng;
+        firth_rng_seed(&rng, 3);
+        for (size_t i = 0; i < m->off.n; i++)
+            m->params[i] = (float)((2 * firth_rng_double(&rng) - 1) * 0.7);
+        int32_t ids[6], tgt[6];
+        for (int i = 0; i < T * B; i++)
+            ids[i] = (int32_t)firth_rng_below(&rng, V), tgt[i] = (int32_t)firth_rng_below(&rng, V);
+        size_t sn = (size_t)L * 2 * B * H;
+        float *s0 = malloc(sn * 4), *s = malloc(sn * 4);
+        for (size_t i = 0; i < sn; i++) s0[i] = (float)((2 * firth_rng_double(&rng) - 1) * 0.5);
+        memcpy(s, s0, sn * 4);
+        memset(m->grads, 0, m->off.n * 4);
+        firth_charlm_forward_backward(m, T, B, ids, tgt, s, 1);
+        float *g = malloc(m->off.n * 4);
+        for (size_t i = 0; i < m->off.n; i++) g[i] = m->grads[i] * (float)(T * B); /* of the sum */
+        double worst = 0;
+        int bad = 0, tested = 0;
+        for (size_t i = 0; i < m->off.n; i++) {
+            float p0 = m->params[i];
+            const float eps = 4e-3f;
+            m->params[i] = p0 + eps;
+            float up = m->params[i];
+            memcpy(s, s0, sn * 4);
+            double lp = firth_charlm_forward_backward(m, T, B, ids, tgt, s, 0);
+            m->params[i] = p0 - eps;
+            float dn = m->params[i];
+            memcpy(s, s0, sn * 4);
+            double lm = firth_charlm_forward_backward(m, T, B, ids, tgt, s, 0);
+            m->params[i] = p0;
+            double fd = (lp - lm) / ((double)up - (double)dn), e = rel(fd, g[i]);
+            if (fd == 0 && g[i] == 0) continue; /* padding between tensors */
+            tested++;
+            worst = e > worst ? e : worst;
+            bad += e > 5e-4;
+        }
+        printf("    model finite differences (%s): %d parameters, largest difference %.3g\n",
+               onehot ? "one-hot" : "embedding", tested, worst);
+        CHECK(bad == 0 && tested > 100, "%d of %d gradients differ by more than 5e-4 (worst %g)",
+              bad, tested, worst);
+        free(g), free(s), free(s0);
+        firth_charlm_free(m);
+    }
+}
+
+/* ---- optimiser -------------------------------------------------------------------------------- */
+
+static void test_charlm_adam(void) {
+    enum { N = 6 };
+    float p[N] = {0.5f, -1.0f, 2.0f, 0.0f, 3.0f, -0.25f}, m[N] = {0}, v[N] = {0};
+    double pd[N], md[N] = {0}, vd[N] = {0}, p0[N];
+    for (int i = 0; i < N; i++) pd[i] = p0[i] = p[i];
+    const double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    double worst = 0;
+    for (int t = 1; t <= 4; t++) {
+        float g[N];
+        for (int i = 0; i < N; i++) g[i] = (float)((i - 2.5) * 0.3 * t + (i == 3 ? 1e-3 : 0));
+        firth_charlm_adam(p, g, m, v, N, lr, b1, b2, eps, (uint64_t)t);
+        for (int i = 0; i < N; i++) { /* Kingma & Ba 2015, Algorithm 1 */
+            md[i] = b1 * md[i] + (1 - b1) * g[i];
+            vd[i] = b2 * vd[i] + (1 - b2) * (double)g[i] * g[i];
+            double mh = md[i] / (1 - pow(b1, t)), vh = vd[i] / (1 - pow(b2, t));
+            pd[i] -= lr * mh / (sqrt(vh) + eps);
+            if (t == 1) /* the first step moves every weight by lr against its gradient's sign */
+                CHECK_CLOSE(p[i], p0[i] - (g[i] > 0 ? lr : -lr), 1e-5);
+            worst = rel(p[i], pd[i]) > worst ? rel(p[i], pd[i]) : worst;
+            CHECK_CLOSE(p[i], pd[i], 1e-6);
+        }
+    }
+    printf("    Adam vs Algorithm 1 by hand: largest difference %.3g\n", worst);
+}
+
+static void test_charlm_clip(void) {
+    float g[3] = {3.0f, 4.0f, 12.0f}; /* norm 13 */
+    double n = firth_charlm_clip(g, 3, 6.5);
+    CHECK_CLOSE(n, 13.0, 1e-12);
+    CHECK_CLOSE(g[0], 1.5, 1e-6);
+    CHECK_CLOSE(g[1], 2.0, 1e-6);
+    CHECK_CLOSE(g[2], 6.0, 1e-6);
+    float h[2] = {0.3f, 0.4f};
+    n = firth_charlm_clip(h, 2, 5.0);
+    CHECK(h[0] == 0.3f && h[1] == 0.4f, "clipping changed a gradient below the limit");
+    CHECK_CLOSE(n, 0.5, 1e-7);
+    float k[2] = {30.0f, 40.0f};
+    firth_charlm_clip(k, 2, 0.0);
+    CHECK(k[0] == 30.0f && k[1] == 40.0f, "clip 0 must be off");
+}
+
+/* ---- known answers and training ---------------------------------------------------------------- */
+
+static char *make_text(size_t n, uint64_t seed) {
+    /* a learnable text: a fixed phrase, then one of four letters at random, then ". " */
+    static const char *phrase = "the quick brown fox jumps ";
+    firth_rng rng;
+    firth_rng_seed(&rng, seed);
+    char *s = malloc(n + 1);
+    size_t pl = strlen(phrase), period = pl + 3;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = i % period;
+        s[i] = k < pl ? phrase[k] : k == pl ? (char)('a' + firth_rng_below(&rng, 4))
+                                            : k == pl + 1 ? '.' : ' ';
+    }
+    s[n] = 0;
+    return s;
+}
+
+static void test_charlm_uniform_known_answer(void) {
+    char *text = make_text(500, 1);
+    firth_charlm_params p = firth_charlm_default_params();
+    p.hidden = 8, p.seq = 7, p.batch = 3;
+    firth_error err = {0};
+    firth_charlm *m = firth_charlm_new(text, strlen(text), &p, &err);
+    CHECK(m != NULL, "%s", err.message);
+    if (m) {
+        memset(m->params, 0, m->off.n * 4);
+        double nats = 0;
+        uint64_t chars = 0;
+        CHECK(firth_charlm_eval(m, text, strlen(text), &nats, &chars, &err) == FIRTH_OK, "%s",
+              err.message);
+        CHECK_CLOSE(nats, log((double)firth_charlm_vocab_size(m)), 1e-6);
+        CHECK(chars == 499 / 3 * 3, "predictions: %llu", (unsigned long long)chars);
+    }
+    firth_charlm_free(m);
+    free(text);
+}
+
+static void test_charlm_learns(void) {
+    openblas_set_num_threads(1);
+    char *text = make_text(6000, 2);
+    firth_charlm_params p = firth_charlm_default_params();
+    p.hidden = 32, p.seq = 20, p.batch = 8, p.lr = 1e-2, p.val_frac = 0.1;
+    firth_error err = {0};
+    firth_charlm *m = firth_charlm_new(text, strlen(text), &p, &err);
+    CHECK(m != NULL, "%s", err.message);
+    if (!m) return free(text);
+    double before = 0, after = 0;
+    size_t n = strlen(text), nv = n / 10;
+    firth_charlm_eval(m, text + n - nv, nv, &before, NULL, &err);
+    firth_charlm_train_opts o = {.steps = 600};
+    CHECK(firth_charlm_train(m, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s", err.message);
+    firth_charlm_eval(m, text + n - nv, nv, &after, NULL, &err);
+    /* one character in 29 is 1 of 4 letters at random, the rest follow: the best possible loss
+     * is log(4) / 29 = 0.048 nats per character; the unigram entropy is about 2.7 */
+    printf("    validation loss %.3f -> %.3f nats/char after 600 steps\n", before, after);
+    CHECK(after < 0.3 && before > 2.0, "loss %.3f -> %.3f", before, after);
+    /* feeding characters one at a time gives the scores of the chunked forward pass */
+    firth_charlm_reset(m);
+    float *lg = malloc(firth_charlm_vocab_size(m) * 4);
+    CHECK(firth_charlm_feed_text(m, text, 15, lg, &err) == FIRTH_OK, "%s", err.message);
+    size_t sn = (size_t)p.layers * 2 * p.hidden;
+    float *st = calloc(sn, 4);
+    int32_t ids[15];
+    for (int i = 0; i < 15; i++) ids[i] = (int32_t)firth_charlm_vocab_find(m, (uint8_t)text[i]);
+    firth_charlm_forward_backward(m, 15, 1, ids, NULL, st, 0);
+    double e = max_rel(lg, m->logits + 14 * firth_charlm_vocab_size(m), firth_charlm_vocab_size(m));
+    CHECK(e < 1e-5, "step-by-step scores differ from the chunked ones by %g", e);
+    CHECK(firth_charlm_feed_text(m, "the Z", 5, lg, &err) == FIRTH_ERR_INPUT &&
+              strstr(err.message, "'Z'"),
+          "unknown character: %s", err.message);
+    free(st), free(lg);
+    firth_charlm_free(m);
+    free(text);
+}
+
+static void test_charlm_invalid_utf8(void) {
+    const char text[] = "ab\xff" "c\xc3\xa9" "d\xe2\x82"; /* invalid byte, é, truncated euro */
+    firth_charlm_params p = firth_charlm_default_params();
+    firth_error err = {0};
+    firth_charlm *m = firth_charlm_new(text, sizeof text - 1, &p, &err);
+    CHECK(m != NULL, "%s", err.message);
+    if (!m) return;
+    CHECK(firth_charlm_vocab_size(m) == 6, "vocab %zu", firth_charlm_vocab_size(m));
+    CHECK(firth_charlm_vocab_find(m, 0xFFFD) >= 0, "invalid bytes must map to U+FFFD");
+    CHECK(firth_charlm_vocab_find(m, 0xE9) >= 0, "é must be one character");
+    firth_charlm_free(m);
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------------- */
+
+static firth_charlm_params ckpt_params(void) {
+    firth_charlm_params p = firth_charlm_default_params();
+    p.hidden = 12, p.seq = 10, p.batch = 4, p.embed = 6, p.dropout = 0.25, p.val_frac = 0.1;
+    return p;
+}
+
+static void test_charlm_checkpoint_round_trip(void) {
+    char *dir = tu_mkdtemp(), *path = tu_path(dir, "m.ckpt");
+    char *text = make_text(2000, 3);
+    firth_charlm_params p = ckpt_params();
+    firth_error err = {0};
+    firth_charlm *a = firth_charlm_new(text, strlen(text), &p, &err);
+    firth_charlm_train_opts o = {.steps = 7, .checkpoint = path};
+    CHECK(a && firth_charlm_train(a, text, strlen(text), &o, NULL, NULL, &err) == FIRTH_OK, "%s",
+          err.message);
+    firth_charlm *b = firth_charlm_load(path, &err);
+    CHECK(b != NULL, "load: %s", err.message);
+    if (a && b) {
+        const firth_charlm_params *x = &a->p, *y = &b->p;
+        CHECK(x->layers == y->layers && x->hidden == y->hidden && x->embed == y->embed &&
+                  x->seq == y->seq && x->batch == y->batch && x->lr == y->lr &&
+                  x->beta1 == y->beta1 && x->beta2 == y->beta2 && x->eps == y->eps &&
+                  x->dropout == y->dropout && x->clip == y->clip && x->val_frac == y->val_frac &&
+                  x->seed == y->seed,
+              "settings differ");
+        CHECK(a->V == b->V && memcmp(a->vocab, b->vocab, (size_t)a->V * 4) == 0, "vocab");
+        CHECK(a->off.n == b->off.n && memcmp(a->params, b->params, a->off.n * 4) == 0 &&
+                  memcmp(a->m, b->m, a->off.n * 4) == 0 && memcmp(a->v, b->v, a->off.n * 4) == 0,
+              "weights or moments differ");
+        size_t sn = (size_t)p.layers * 2 * p.batch * p.hidden;
+        CHECK(memcmp(a->state, b->state, sn * 4) == 0, "state differs");
+        CHECK(a->step == 7 && b->step == 7 && a->epoch == b->epoch && a->chunk == b->chunk &&
+                  a->rng.state == b->rng.state && a->text_hash == b->text_hash,
+              "position differs");
+    }
+    firth_charlm_free(a), firth_charlm_free(b);
+    free(text), free(path), tu_rmdir(dir);
+}
+
+static void test_charlm_resume_identical(void) {
+    openblas_set_num_threads(1);
+    char *dir = tu_mkdtemp(), *pa = tu_path(dir, "a.ckpt"), *pb = tu_path(dir, "b.ckpt");
+    char *text = make_text(1500, 4); /* 1350 training chars / 4 streams: 33 steps per epoch */
+    size_t n = strlen(text);
+    firth_charlm_params p = ckpt_params();
+    firth_error err = {0};
+    firth_charlm *a = firth_charlm_new(text, n, &p, &err);
+    firth_charlm_train_opts o = {.steps = 45, .eval_every = 10, .checkpoint = pa};
+    CHECK(a && firth_charlm_train(a, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s",
+          err.message);
+    CHECK(a && a->epoch == 1, "the run should cross an epoch boundary");
+    firth_charlm_free(a);
+    firth_charlm *b = firth_charlm_new(text, n, &p, &err);
+    o.checkpoint = pb, o.steps = 20, o.eval_every = 7;
+    CHECK(b && firth_charlm_train(b, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s",
+          err.message);
+    firth_charlm_free(b);
+    b = firth_charlm_load(pb, &err);
+    o.steps = 45;
+    CHECK(b && firth_charlm_train(b, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s",
+          err.message);
+    firth_charlm_free(b);
+    size_t na = 0, nb = 0;
+    unsigned char *ba = tu_read(pa, &na), *bb = tu_read(pb, &nb);
+    CHECK(ba && bb && na == nb && memcmp(ba, bb, na) == 0,
+          "resumed checkpoint differs from the uninterrupted one (%zu vs %zu bytes)", na, nb);
+    printf("    resumed at step 20 of 45: checkpoints byte-identical (%zu bytes)\n", na);
+    /* another text is refused on resume */
+    b = firth_charlm_load(pb, &err);
+    text[5] ^= 1;
+    o.steps = 50;
+    CHECK(b && firth_charlm_train(b, text, n, &o, NULL, NULL, &err) == FIRTH_ERR_INPUT,
+          "resuming on another text must fail");
+    firth_charlm_free(b);
+    free(ba), free(bb), free(text), free(pa), free(pb), tu_rmdir(dir);
+}
+
+static void expect_refused(const char *path, const char *what, const char *needle) {
+    firth_error err = {0};
+    firth_charlm *m = firth_charlm_load(path, &err);
+    CHECK(m == NULL && err.status == FIRTH_ERR_INPUT && strstr(err.message, needle),
+          "%s: status %d, message '%s'", what, err.status, err.message);
+    firth_charlm_free(m);
+}
+
+static void test_charlm_checkpoint_corrupt(void) {
+    char *dir = tu_mkdtemp(), *path = tu_path(dir, "m.ckpt"), *bad = tu_path(dir, "bad.ckpt");
+    char *text = make_text(1000, 5);
+    firth_charlm_params p = ckpt_params();
+    firth_error err = {0};
+    firth_charlm *a = firth_charlm_new(text, strlen(text), &p, &err);
+    CHECK(a && firth_charlm_save(a, path, &err) == FIRTH_OK, "%s", err.message);
+    firth_charlm_free(a);
+    size_t n = 0;
+    unsigned char *buf = tu_read(path, &n);
+    if (!buf) goto out;
+    size_t cuts[] = {0, 5, 8, 100, 171, n / 2, n - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        tu_write(bad, buf, cuts[i]);
+        expect_refused(bad, "truncated", cuts[i] < 8 ? "not a firth" : "truncated");
+    }
+    unsigned char *c = malloc(n + 8);
+    memcpy(c, buf, n);
+    c[n / 2] ^= 0x10; /* a flipped bit in the weights */
+    tu_write(bad, c, n);
+    expect_refused(bad, "flipped bit", "checksum");
+    memcpy(c, buf, n);
+    memset(c + n, 0, 8); /* trailing garbage */
+    tu_write(bad, c, n + 8);
+    expect_refused(bad, "longer file", "truncated or corrupt");
+    memcpy(c, buf, n);
+    uint32_t huge = 0x7fffffff;
+    memcpy(c + 8 + 8 + 4 * 2, &huge, 4); /* hidden */
+    tu_write(bad, c, n);
+    expect_refused(bad, "huge hidden size", "corrupt");
+    memcpy(c, buf, n);
+    c[8] = 9; /* version */
+    tu_write(bad, c, n);
+    expect_refused(bad, "version", "version");
+    tu_write(bad, "FIRTHW2V and more bytes here", 28);
+    expect_refused(bad, "another magic", "not a firth");
+    free(c);
+out:
+    free(buf), free(text), free(path), free(bad), tu_rmdir(dir);
+}
+
+static void test_charlm_diverged(void) {
+    char *dir = tu_mkdtemp(), *path = tu_path(dir, "m.ckpt");
+    char *text = make_text(1000, 6);
+    firth_charlm_params p = ckpt_params();
+    firth_error err = {0};
+    firth_charlm *m = firth_charlm_new(text, strlen(text), &p, &err);
+    firth_charlm_train_opts o = {.steps = 3, .checkpoint = path};
+    CHECK(m && firth_charlm_train(m, text, strlen(text), &o, NULL, NULL, &err) == FIRTH_OK, "%s",
+          err.message);
+    size_t n0 = 0, n1 = 0;
+    unsigned char *before = tu_read(path, &n0);
+    if (m) m->params[m->off.wy + 3] = NAN;
+    o.steps = 10;
+    firth_status st = m ? firth_charlm_train(m, text, strlen(text), &o, NULL, NULL, &err) : 0;
+    CHECK(st == FIRTH_ERR_DIVERGED && strstr(err.message, "NaN") && strstr(err.message, "step 4"),
+          "status %d: %s", st, err.message);
+    unsigned char *after = tu_read(path, &n1);
+    CHECK(before && after && n0 == n1 && memcmp(before, after, n0) == 0,
+          "the last good checkpoint must stay");
+    free(before), free(after);
+    firth_charlm_free(m);
+    free(text), free(path), tu_rmdir(dir);
+}
+
+static int stop_at_5(const firth_charlm_progress *pr, void *user) {
+    (void)user;
+    return pr->step >= 5;
+}
+
+static void test_charlm_cancel_writes_checkpoint(void) {
+    char *dir = tu_mkdtemp(), *path = tu_path(dir, "m.ckpt");
+    char *text = make_text(1000, 7);
+    firth_charlm_params p = ckpt_params();
+    firth_error err = {0};
+    firth_charlm *m = firth_charlm_new(text, strlen(text), &p, &err);
+    firth_charlm_train_opts o = {.steps = 100, .checkpoint = path};
+    firth_status st = m ? firth_charlm_train(m, text, strlen(text), &o, stop_at_5, NULL, &err) : 0;
+    CHECK(st == FIRTH_ERR_CANCELLED, "status %d: %s", st, err.message);
+    firth_charlm *b = firth_charlm_load(path, &err);
+    CHECK(b && b->step == 5, "checkpoint after a stop: %s", b ? "wrong step" : err.message);
+    firth_charlm_free(b), firth_charlm_free(m);
+    free(text), free(path), tu_rmdir(dir);
+}
+
+const test_case tests_charlm[] = {
+    {"charlm_torch_onehot", test_charlm_torch_onehot},
+    {"charlm_torch_embed", test_charlm_torch_embed},
+    {"charlm_finite_differences", test_charlm_finite_differences},
+    {"charlm_adam", test_charlm_adam},
+    {"charlm_clip", test_charlm_clip},
+    {"charlm_uniform_known_answer", test_charlm_uniform_known_answer},
+    {"charlm_learns", test_charlm_learns},
+    {"charlm_invalid_utf8", test_charlm_invalid_utf8},
+    {"charlm_checkpoint_round_trip", test_charlm_checkpoint_round_trip},
+    {"charlm_resume_identical", test_charlm_resume_identical},
+    {"charlm_checkpoint_corrupt", test_charlm_checkpoint_corrupt},
+    {"charlm_diverged", test_charlm_diverged},
+    {"charlm_cancel_writes_checkpoint", test_charlm_cancel_writes_checkpoint},
+    TEST_END,
+};
