@@ -34,6 +34,7 @@ group "command line" sh "$here/cli_test.sh"
 group "gensim interoperability" sh "$here/gensim_test.sh"
 group "fuzz corpus replay" sh "$here/fuzz/replay.sh"
 group "bad input" sh "$here/bad_input/run.sh"
+group "kill test" sh "$here/kill_test.sh"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
