@@ -3,6 +3,7 @@
 #   scripts/deps.sh          what the build needs (gcc, make, OpenBLAS, pkg-config)
 #   scripts/deps.sh --test   also what the full test suite uses (python3-gensim, numpy)
 #   scripts/deps.sh --bench  also the peers of the benchmarks (fasttext, gensim, scipy)
+#   scripts/deps.sh --fuzz   clang and its libFuzzer runtime (make fuzz, tests/fuzz/run.sh)
 # As root it runs apt-get; otherwise it prints the exact command and exits 1.
 set -eu
 
@@ -14,8 +15,9 @@ want gcc make pkg-config libopenblas-dev
 case "${1:-}" in
 --test) want python3-gensim python3-numpy ;;
 --bench) want python3-gensim python3-numpy python3-scipy fasttext time ;;
+--fuzz) want clang libclang-rt-14-dev ;;
 "") ;;
-*) echo "usage: scripts/deps.sh [--test|--bench]" >&2; exit 2 ;;
+*) echo "usage: scripts/deps.sh [--test|--bench|--fuzz]" >&2; exit 2 ;;
 esac
 
 [ -z "$need" ] && exit 0
