@@ -91,7 +91,8 @@ check "train: stdin twice" "$O" "" -- "$FIRTH" train --input - --input - --outpu
 check "train: error keeps the older output" "" "$OLD" -- "$FIRTH" train --input "$T/c_invalid.txt" --output "$OLD" --min-count 1 --quiet
 check "train: output under a plain file" "" "" -- "$FIRTH" train --input "$T/s.txt" --output "$T/s.txt/x.txt" --min-count 1 --quiet
 check "train: --save-vocab unwritable" "$O" "" -- "$FIRTH" train --input "$T/s.txt" --output "$O" --save-vocab /nonexistent/v.txt --min-count 1 --quiet
-check "train: learning rate 10 diverges" "$O" "" -- "$FIRTH" train --input "$T/c_latenul.txt" --output "$O" --alpha 10 --min-count 1 --quiet --invalid-utf8 replace --max-vocab 50
+head -n 20000 "$T/c_latenul.txt" > "$T/c_plain.txt"
+check "train: learning rate 10 diverges (NaN loss)" "$O" "" -- "$FIRTH" train --input "$T/c_plain.txt" --output "$O" --alpha 10 --min-count 1 --quiet
 # a model larger than the machine's memory is refused before anything is allocated
 awk 'BEGIN { for (i = 0; i < 400000; i++) printf "u%d%s", i, (i % 16 == 15 ? "\n" : " ") }' > "$T/c_wide.txt"
 check "train: model larger than physical memory" "$O" "" -- "$FIRTH" train --input "$T/c_wide.txt" --output "$O" --min-count 1 --dim 10000 --quiet
