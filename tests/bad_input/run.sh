@@ -226,6 +226,24 @@ check "convert: failed load keeps the older output" "" "$OLD" -- "$FIRTH" conver
 check "convert: to /dev/full (disk full)" "" "" -- "$FIRTH" convert "$T/m.txt" /dev/full --to text
 check "convert: output in a missing directory" "" "" -- "$FIRTH" convert "$T/m.txt" "$T/no/such/dir.txt"
 
+# --- outputs that are not plain files (not errors: checked here with the write-path fixes) ------
+# a symbolic link: the file it points to is replaced, the link stays a link
+cp "$OLD" "$T/target.txt"
+ln -s target.txt "$T/link.txt"
+"$FIRTH" convert "$T/m.txt" "$T/link.txt" --to text --quiet 2> "$T/stderr" \
+    && [ -L "$T/link.txt" ] && cmp -s "$T/m.txt" "$T/target.txt" \
+    && ok "output through a symbolic link replaces its target" || bad "output symlink" "$(cat "$T/stderr"; ls -l "$T/link.txt")"
+# a pipe (/dev/stdout) and a FIFO are written directly
+"$FIRTH" convert "$T/m.txt" /dev/stdout --to text --quiet 2> "$T/stderr" | cmp -s - "$T/m.txt" \
+    && ok "output to /dev/stdout on a pipe" || bad "output /dev/stdout" "$(cat "$T/stderr")"
+mkfifo "$T/fifo"
+cat "$T/fifo" > "$T/from_fifo" &
+"$FIRTH" convert "$T/m.txt" "$T/fifo" --to text --quiet 2> "$T/stderr"
+rc=$?
+wait
+[ "$rc" -eq 0 ] && [ -p "$T/fifo" ] && cmp -s "$T/m.txt" "$T/from_fifo" && ! ls "$T"/fifo.tmp.* > /dev/null 2>&1 \
+    && ok "output to a FIFO" || bad "output FIFO" "exit $rc $(cat "$T/stderr")"
+
 # --- disk full (ENOSPC) -------------------------------------------------------------------------
 # /dev/full fails every write with ENOSPC: the error must come out as one line, exit 1 (an I/O
 # failure, not the user's input), and /dev/full must still be the device afterwards (firth writes
