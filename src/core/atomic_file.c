@@ -97,13 +97,14 @@ firth_status firth_check_writable(const char *path, firth_error *err) {
 
 firth_atomic_file *firth_atomic_open(const char *path, firth_error *err) {
     if (check_target(path, err) != FIRTH_OK) return NULL;
+    int special = is_special(path);
     firth_atomic_file *f = calloc(1, sizeof *f);
-    if (!f || !(f->path = is_special(path) ? strdup(path) : resolve(path))) {
+    if (!f || !(f->path = special ? strdup(path) : resolve(path))) {
         free(f);
         firth_fail(err, FIRTH_ERR_NOMEM, "out of memory opening '%s'", path);
         return NULL;
     }
-    if (is_special(path)) {
+    if (special) {
         f->fp = fopen(path, "wb");
         if (!f->fp) {
             firth_fail_errno(err, FIRTH_ERR_OUTPUT, errno, "cannot write '%s'", path);
