@@ -6,6 +6,8 @@
 #   make test       builds and runs every test; last line "N passed, N failed"
 #   make SAN=1 ...  the same with AddressSanitizer + UndefinedBehaviorSanitizer (in build-san/)
 #   make bench      the peer benchmark (bench/w2v_peers.sh; needs ../shared/data)
+#   make fuzz       builds the libFuzzer targets (clang) into build-fuzz/ and runs each for
+#                   FUZZ_SECONDS (default 60); docs/reliability.md
 #
 # Why make and not CMake: one small C tree, one platform (Debian), and the whole build fits on
 # a screen; a generator would add a step and a dependency without buying anything here.
@@ -17,7 +19,10 @@ SAN     ?=
 
 ifeq ($(SAN),1)
 BUILD   := build-san
-SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# gcc's -fsanitize=undefined leaves out float-cast-overflow (clang's includes it); it found a
+# real bug (cli_format_seconds), so it is named here
+SANFLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer
 OPT     := -O1 -g
 else
 BUILD   := build
@@ -44,9 +49,13 @@ TEST_SRC := $(wildcard tests/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+# fuzz targets: every tests/fuzz/fuzz_NAME.c is one (docs/reliability.md); `make test` replays
+# their committed corpus and regression inputs through build*/fuzz-replay/NAME
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
 
-.PHONY: all deps demo test check-deps clean bench
-all: $(BUILD)/libfirth.a $(BUILD)/libfirth.so $(BUILD)/firth $(BUILD)/firth_tests
+.PHONY: all deps demo test check-deps clean bench fuzz fuzz-build
+all: $(BUILD)/libfirth.a $(BUILD)/libfirth.so $(BUILD)/firth $(BUILD)/firth_tests $(FUZZ_REPLAY)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -69,6 +78,35 @@ $(BUILD)/firth: $(CLI_OBJ) $(BUILD)/libfirth.a
 
 $(BUILD)/firth_tests: $(TEST_OBJ) $(BUILD)/libfirth.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz-replay/%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(BUILD)/obj/cli/cli.o \
+                       $(BUILD)/libfirth.a $(wildcard tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Icli -Itests/fuzz $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS)
+
+# libFuzzer builds: clang 14 with -fsanitize=fuzzer,address,undefined (Debian: clang,
+# libclang-rt-14-dev; scripts/deps.sh --fuzz)
+FUZZ_CC    ?= clang
+FUZZ_BUILD := build-fuzz
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -O1 -g $(ARCH) \
+              -pthread $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Iinclude -Isrc -Icli -Itests/fuzz \
+              $(BLAS_CFLAGS)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/cli/cli.o
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_SECONDS ?= 60
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
 deps:
 	@scripts/deps.sh
@@ -97,6 +135,6 @@ bench: all
 	bench/w2v_peers.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(FUZZ_BUILD)/obj/*/*.d $(FUZZ_BUILD)/obj/*/*/*.d)

@@ -54,6 +54,10 @@ int cli_usage_error(const char *fmt, ...) {
 void cli_format_seconds(double s, char *buf, size_t cap) {
     if (!(s >= 0)) {
         snprintf(buf, cap, "?");
+    } else if (s >= 3600.0 * 1e6) {
+        /* (int)(s / 3600) would overflow (undefined behaviour; found by tests/fuzz/fuzz_cli):
+         * an ETA beyond a million hours only says "never" */
+        snprintf(buf, cap, ">1000000h");
     } else if (s >= 3600) {
         snprintf(buf, cap, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
     } else if (s >= 60) {

@@ -4,6 +4,7 @@
 #   scripts/deps.sh --test   also what the full test suite uses (python3-gensim, numpy, torch, and
 #                            chromium for the projector page's browser test)
 #   scripts/deps.sh --bench  also the peers of the benchmarks (fasttext, gensim, scipy)
+#   scripts/deps.sh --fuzz   clang and its libFuzzer runtime (make fuzz, tests/fuzz/run.sh)
 # As root it runs apt-get; otherwise it prints the exact command and exits 1.
 set -eu
 
@@ -15,8 +16,9 @@ want gcc make pkg-config libopenblas-dev liblapacke-dev
 case "${1:-}" in
 --test) want python3-gensim python3-numpy python3-torch chromium ;;
 --bench) want python3-gensim python3-numpy python3-scipy python3-torch fasttext time bc ;;
+--fuzz) want clang libclang-rt-14-dev ;;
 "") ;;
-*) echo "usage: scripts/deps.sh [--test|--bench]" >&2; exit 2 ;;
+*) echo "usage: scripts/deps.sh [--test|--bench|--fuzz]" >&2; exit 2 ;;
 esac
 
 [ -z "$need" ] && exit 0

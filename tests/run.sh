@@ -2,7 +2,8 @@
 # run.sh - runs every test group and sums them up. The last line is "N passed, N failed".
 #   FIRTH=build/firth FIRTH_TESTS=build/firth_tests sh tests/run.sh
 # Groups: the C unit tests, the command-line tests, the gensim interoperability tests, the
-# projector page in headless Chromium.
+# projector page in headless Chromium, the fuzz corpus and regression replays, the bad-input
+# battery, the kill test (docs/reliability.md).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 : "${FIRTH:=build/firth}" "${FIRTH_TESTS:=build/firth_tests}"
@@ -33,6 +34,9 @@ group "unit tests" "$FIRTH_TESTS"
 group "command line" sh "$here/cli_test.sh"
 group "gensim interoperability" sh "$here/gensim_test.sh"
 group "projector page in a browser" sh "$here/browser_test.sh"
+group "fuzz corpus replay" sh "$here/fuzz/replay.sh"
+group "bad input" sh "$here/bad_input/run.sh"
+group "kill test" sh "$here/kill_test.sh"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -10,7 +10,10 @@
 
 typedef struct firth_atomic_file firth_atomic_file;
 
-/* Creates "<path>.tmp.XXXXXX" next to `path`. NULL and FIRTH_ERR_OUTPUT when it cannot. */
+/* Creates "<path>.tmp.XXXXXX" next to `path`. NULL and FIRTH_ERR_OUTPUT when it cannot.
+ * A symbolic link is followed: the file it points to is replaced, the link stays. An existing
+ * target that is not a regular file (/dev/null, /dev/full, a FIFO, a terminal) is written
+ * directly, without a temporary file; the commit then reports write errors (ENOSPC) the same. */
 firth_atomic_file *firth_atomic_open(const char *path, firth_error *err);
 /* The stream to write to (buffered). */
 FILE *firth_atomic_stream(firth_atomic_file *file);

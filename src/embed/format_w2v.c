@@ -120,8 +120,9 @@ static firth_status read_header(const char *path, FILE **fp_out, uint64_t *file_
     /* header "V dim" */
     unsigned long long V = 0, D = 0;
     char head[128];
-    if (!fgets(head, sizeof head, fp) || sscanf(head, "%llu %llu", &V, &D) != 2 ||
-        !strchr(head, '\n'))
+    /* (strtoull, under %llu, takes "-1" as 2^64 - 1: a minus sign is refused first) */
+    if (!fgets(head, sizeof head, fp) || strchr(head, '-') ||
+        sscanf(head, "%llu %llu", &V, &D) != 2 || !strchr(head, '\n'))
         return firth_fail(err, FIRTH_ERR_INPUT,
                           "'%s' is not a word2vec file: the first line must be 'words dim'", path);
     if (V == 0 || D == 0 || D > 100000)

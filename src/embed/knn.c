@@ -2,6 +2,7 @@
  * analogies with BLAS (one sgemv per query, partial selection of the top k with a heap). */
 #include <cblas.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,19 @@ void firth_vectors_free(firth_vectors *v) {
     free(v);
 }
 
+/* row *= inv. A float factor is used whenever it is a normal float (the results stay those of
+ * float arithmetic); for a row of subnormal values 1/|row| exceeds FLT_MAX (and for a row near
+ * FLT_MAX it is subnormal), so there the product is taken in double: a float factor turned such
+ * a row into infinities (found by tests/fuzz/fuzz_w2v_bin; regression in tests/fuzz/regress/). */
+static void scale_row(float *row, int D, double inv) {
+    if (inv >= FLT_MIN && inv <= FLT_MAX) {
+        float f = (float)inv;
+        for (int d = 0; d < D; d++) row[d] *= f;
+    } else {
+        for (int d = 0; d < D; d++) row[d] = (float)(row[d] * inv);
+    }
+}
+
 /* Normalises the rows and builds the word index. Takes `words`, `word_off` and `m`. A repeated
  * word keeps its first row for lookups (as gensim does). With `keep_raw`, a copy of the rows as
  * they were is kept too. */
@@ -73,10 +87,7 @@ static firth_vectors *assemble(size_t V, int D, char *words, size_t *word_off, f
         float *row = m + i * (size_t)D;
         double ss = 0.0;
         for (int d = 0; d < D; d++) ss += (double)row[d] * row[d];
-        if (ss > 0.0) {
-            float inv = (float)(1.0 / sqrt(ss));
-            for (int d = 0; d < D; d++) row[d] *= inv;
-        }
+        if (ss > 0.0) scale_row(row, D, 1.0 / sqrt(ss));
         const char *w = words + word_off[i];
         size_t j = hash_str(w) & v->mask;
         int dup = 0;
@@ -247,8 +258,8 @@ size_t firth_vectors_nearest_prefix(const firth_vectors *v, size_t n_rows, const
     }
     double ss = 0.0;
     for (int d = 0; d < v->D; d++) ss += (double)query[d] * query[d];
-    float inv = ss > 0.0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
-    for (int d = 0; d < v->D; d++) q[d] = query[d] * inv;
+    memcpy(q, query, (size_t)v->D * sizeof *q);
+    if (ss > 0.0) scale_row(q, v->D, 1.0 / sqrt(ss)); /* a zero query stays zero */
     cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n_rows, v->D, 1.0f, v->unit, v->D, q, 1,
                 0.0f, scores, 1);
     for (size_t i = 0; i < n_exclude; i++)
