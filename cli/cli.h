@@ -64,5 +64,7 @@ int cmd_similarity(int argc, char **argv);
 int cmd_eval_analogy(int argc, char **argv);
 int cmd_eval_similarity(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_wordlm(int argc, char **argv);
+int cmd_complete(int argc, char **argv);
 
 #endif

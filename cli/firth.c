@@ -18,6 +18,8 @@ static const command commands[] = {
     {"eval-analogy", cmd_eval_analogy, "accuracy on an analogy set (questions-words.txt)"},
     {"eval-similarity", cmd_eval_similarity, "Spearman correlation with a word-similarity set"},
     {"convert", cmd_convert, "between word2vec text/binary, .vec, native and projector TSV"},
+    {"wordlm", cmd_wordlm, "word-level next-word model: train, update, eval"},
+    {"complete", cmd_complete, "continue a seed phrase with a word model"},
 };
 
 static void usage(FILE *out) {
