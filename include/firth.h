@@ -525,7 +525,9 @@ typedef struct firth_wordlm firth_wordlm;
  * over it: each word's embedding is its vector in `vecs` as stored in the file (load them with
  * firth_vectors_load_raw; with firth_vectors_load the unit rows are used), a word that has none
  * gets a small random vector and is counted in *n_missing (may be NULL); the padding and
- * "<unk>" vectors and W, b start at zero. Does not train. FIRTH_ERR_INPUT (NULL) for a corpus
+ * "<unk>" vectors and W, b start at zero. Does not train, and the word counts (used by the
+ * unigram baseline and the sampled-softmax noise) stay zero until firth_wordlm_train counts the
+ * text it learns from. FIRTH_ERR_INPUT (NULL) for a corpus
  * without words. The model does not keep `vecs` or `corpus`. */
 firth_wordlm *firth_wordlm_new(const firth_vectors *vecs, const firth_corpus *corpus,
                                const firth_wordlm_params *params, size_t *n_missing,

@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh - installs the Debian packages firth needs, or says how.
 #   scripts/deps.sh          what the build needs (gcc, make, OpenBLAS, pkg-config)
-#   scripts/deps.sh --test   also what the full test suite uses (python3-gensim, numpy)
+#   scripts/deps.sh --test   also what the full test suite uses (python3-gensim, numpy, sklearn)
 #   scripts/deps.sh --bench  also the peers of the benchmarks (fasttext, gensim, scipy)
 # As root it runs apt-get; otherwise it prints the exact command and exits 1.
 set -eu
@@ -12,8 +12,8 @@ want() { for p in "$@"; do have_pkg "$p" || need="$need $p"; done; }
 
 want gcc make pkg-config libopenblas-dev
 case "${1:-}" in
---test) want python3-gensim python3-numpy ;;
---bench) want python3-gensim python3-numpy python3-scipy fasttext time ;;
+--test) want python3-gensim python3-numpy python3-sklearn ;;
+--bench) want python3-gensim python3-numpy python3-scipy python3-sklearn fasttext time ;;
 "") ;;
 *) echo "usage: scripts/deps.sh [--test|--bench]" >&2; exit 2 ;;
 esac

@@ -280,14 +280,14 @@ firth_wordlm *firth_wordlm_new(const firth_vectors *vecs, const firth_corpus *co
     }
     m->words_bytes = bytes;
     memcpy(m->words, FIRTH_WORDLM_UNK_WORD, sizeof FIRTH_WORDLM_UNK_WORD);
-    size_t off = sizeof FIRTH_WORDLM_UNK_WORD, c = 1;
+    size_t off = sizeof FIRTH_WORDLM_UNK_WORD;
     for (size_t i = 1; i < nv; i++) {
         const char *w = firth_vocab_word(voc, i);
         if (strcmp(w, FIRTH_WORDLM_UNK_WORD) == 0) continue;
         size_t len = strlen(w) + 1;
         memcpy(m->words + off, w, len);
         off += len;
-        m->counts[c++] = firth_vocab_word_count(voc, i);
+        /* counts start at zero: firth_wordlm_train counts the text it learns from */
     }
     firth_vocab_free(voc);
     voc = NULL;
@@ -316,6 +316,34 @@ fail:
     firth_vocab_free(voc);
     firth_wordlm_free(m);
     return NULL;
+}
+
+firth_wordlm *firth_wordlm_blank(const firth_wordlm_params *params, size_t V, int dim,
+                                 firth_error *err) {
+    if (firth_wordlm_check_params(params, err) != FIRTH_OK) return NULL;
+    if (V < 1 || V > 100000000) {
+        firth_fail(err, FIRTH_ERR_PARAM, "1..1e8 classes");
+        return NULL;
+    }
+    firth_wordlm *m = alloc_model(params, V, dim, err);
+    if (!m) return NULL;
+    size_t bytes = sizeof FIRTH_WORDLM_UNK_WORD + (V - 1) * 21;
+    m->words = malloc(bytes);
+    if (!m->words) {
+        firth_wordlm_free(m);
+        firth_fail(err, FIRTH_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(m->words, FIRTH_WORDLM_UNK_WORD, sizeof FIRTH_WORDLM_UNK_WORD);
+    size_t off = sizeof FIRTH_WORDLM_UNK_WORD;
+    for (size_t c = 1; c < V; c++) off += (size_t)sprintf(m->words + off, "c%zu", c) + 1;
+    m->words_bytes = off;
+    for (size_t c = 0; c < V; c++) m->counts[c] = 1;
+    if (index_words(m, err) != FIRTH_OK) {
+        firth_wordlm_free(m);
+        return NULL;
+    }
+    return m;
 }
 
 /* ------------------------------------------------------------------------------------------ */

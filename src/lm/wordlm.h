@@ -42,6 +42,11 @@ struct firth_wordlm {
     int noise_ready;
 };
 
+/* A model of V classes named "<unk>", "c1", "c2", ... with all weights zero (tests and tools
+ * that set the embeddings themselves). */
+firth_wordlm *firth_wordlm_blank(const firth_wordlm_params *params, size_t V, int dim,
+                                 firth_error *err);
+
 /* The features x (ld floats, zero past F) of a context of N ids (V = padding). */
 void firth_wordlm_features(const firth_wordlm *m, const size_t *context, float *x);
 
