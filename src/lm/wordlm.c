@@ -609,6 +609,15 @@ firth_status firth_wordlm_train(firth_wordlm *m, const firth_corpus *corpus, int
     firth_status st = corpus_ids(m, corpus, &ids, &n, err);
     if (st != FIRTH_OK) return st;
     for (size_t i = 0; i < n; i++) m->counts[ids[i]]++;
+    if (m->steps == 0 && m->p.loss == FIRTH_WORDLM_LOG) {
+        /* Softmax intercepts start at the log unigram probabilities (add-1/2 smoothed), so the
+         * untrained model is the unigram baseline and SGD spends its steps on the context. The
+         * hinge model starts at zero, as SGDClassifier. */
+        double total = 0.0;
+        for (size_t c = 0; c < m->V; c++) total += (double)m->counts[c] + 0.5;
+        for (size_t c = 0; c < m->V; c++)
+            m->b[c] = (float)log(((double)m->counts[c] + 0.5) / total);
+    }
     if (m->p.negative > 0 && (st = firth_wordlm_prepare_noise(m, err)) != FIRTH_OK) {
         free(ids);
         return st;
