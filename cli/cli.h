@@ -66,5 +66,7 @@ int cmd_eval_similarity(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_project(int argc, char **argv);
 int cmd_charlm(int argc, char **argv);
+int cmd_wordlm(int argc, char **argv);
+int cmd_complete(int argc, char **argv);
 
 #endif

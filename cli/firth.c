@@ -20,6 +20,8 @@ static const command commands[] = {
     {"convert", cmd_convert, "between word2vec text/binary, .vec, native and projector TSV"},
     {"project", cmd_project, "a self-contained HTML page: words in 2-D (PCA), search, neighbours"},
     {"charlm", cmd_charlm, "character-level LSTM language model: train, sample, eval"},
+    {"wordlm", cmd_wordlm, "word-level next-word model: train, update, eval"},
+    {"complete", cmd_complete, "continue a seed phrase with a word model"},
 };
 
 static void usage(FILE *out) {

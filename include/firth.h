@@ -686,6 +686,137 @@ firth_status firth_charlm_feed_text(firth_charlm *model, const char *text, size_
 /* UTF-8 bytes of class `id` into out (4 bytes at most, not terminated); returns their number. */
 int firth_charlm_vocab_utf8(const firth_charlm *model, size_t id, char out[4]);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Word-level language model: an online next-word classifier over word embeddings             */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * To predict the next word, the embeddings of the previous N words (N = context; a padding
+ * vector stands in before the start of a text or a short seed) are concatenated into a vector x
+ * of F = N * dim features, and every class c of the vocabulary gets the score
+ *     s_c = w_c . x + b_c            (W: (V, F), b: (V))
+ * trained online, one example at a time, by SGD with a constant learning rate `lr` and an L2
+ * penalty `alpha` on W (not on b), applied as scikit-learn's SGDClassifier does: each step first
+ * shrinks W by (1 - lr * alpha), then adds the loss's update (derivations in docs/derivations.md).
+ *
+ * Class 0 is "<unk>": words outside the vocabulary (and the literal token "<unk>") map to it,
+ * as targets and in contexts. Line ends are ignored: a text is one stream of words.
+ *
+ * Losses:
+ *  - FIRTH_WORDLM_HINGE: one-vs-rest hinge, exactly SGDClassifier(loss="hinge",
+ *    learning_rate="constant", eta0=lr, alpha=alpha, penalty="l2", fit_intercept=True,
+ *    average=False) fed one sample at a time by partial_fit: every class is its own binary
+ *    problem with y = +1 for the target and -1 for the others, and a class whose margin
+ *    y * s_c <= 1 gets w_c += lr * y * x, b_c += lr * y. Its scores are decision values, not
+ *    probabilities; the sampler receives them as logits (softmax(s / temperature)), and top-k 1
+ *    picks sklearn's predict().
+ *  - FIRTH_WORDLM_LOG: softmax cross-entropy; probabilities are softmax(s). With `negative` > 0
+ *    training uses a sampled softmax over the target and `negative` classes drawn from the
+ *    training counts ^ 0.75, with the log(expected count) correction (Jean et al. 2015) so the
+ *    scores stay those of the full softmax, which evaluation and generation always use.
+ * With `train_embeddings` the context embeddings (the padding and "<unk>" vectors included) are
+ * also updated with the gradient of the same loss (rate `emb_lr`).
+ */
+typedef enum firth_wordlm_loss { FIRTH_WORDLM_HINGE = 0, FIRTH_WORDLM_LOG = 1 } firth_wordlm_loss;
+
+#define FIRTH_WORDLM_UNK 0        /* class and embedding row of unknown words */
+#define FIRTH_WORDLM_UNK_WORD "<unk>"
+#define FIRTH_WORDLM_MAX_CONTEXT 256
+#define FIRTH_WORDLM_MAX_FEATURES (1 << 20) /* context * dim */
+
+typedef struct firth_wordlm_params {
+    firth_wordlm_loss loss; /* default FIRTH_WORDLM_HINGE */
+    int context;            /* N previous words, default 12 */
+    double lr;              /* SGD rate for W and b, default 0.005 (sklearn's eta0) */
+    double alpha;           /* L2 penalty, default 0.0001 (sklearn's default) */
+    int train_embeddings;   /* default 0: the embeddings stay as loaded */
+    double emb_lr;          /* rate for the embeddings; 0 (default): lr */
+    int negative;           /* log loss only: sampled classes per step; 0 (default): full */
+    uint64_t seed;          /* default 1: sampled classes and vectors for words without one */
+    uint64_t min_count;     /* words seen fewer times in the training text are "<unk>" (1) */
+    uint64_t max_vocab;     /* keep the most frequent words only; 0 (default): all */
+    int lowercase;          /* tokenizer settings, kept in the model file (default 0) */
+    int strip_punct;
+} firth_wordlm_params;
+
+firth_wordlm_params firth_wordlm_default_params(void);
+firth_status firth_wordlm_check_params(const firth_wordlm_params *params, firth_error *err);
+
+typedef struct firth_wordlm firth_wordlm;
+
+/* Builds the vocabulary from the corpus (read with the params' tokenizer settings) and a model
+ * over it: each word's embedding is its vector in `vecs` as stored in the file (load them with
+ * firth_vectors_load_raw; with firth_vectors_load the unit rows are used), a word that has none
+ * gets a small random vector and is counted in *n_missing (may be NULL); the padding and
+ * "<unk>" vectors and W, b start at zero. Does not train, and the word counts (used by the
+ * unigram baseline and the sampled-softmax noise) stay zero until firth_wordlm_train counts the
+ * text it learns from. FIRTH_ERR_INPUT (NULL) for a corpus
+ * without words. The model does not keep `vecs` or `corpus`. */
+firth_wordlm *firth_wordlm_new(const firth_vectors *vecs, const firth_corpus *corpus,
+                               const firth_wordlm_params *params, size_t *n_missing,
+                               firth_error *err);
+void firth_wordlm_free(firth_wordlm *model);
+
+/* Trains online over the corpus, `epochs` passes in text order, one SGD step per word (its
+ * context: the words before it in the same corpus). Also the way to keep learning from new text
+ * after loading a model: unknown words become "<unk>" and the vocabulary stays. `progress` as
+ * for word2vec (words_done counts examples; loss is the mean loss per example). Not
+ * thread-safe; with the same seed the result is bit-for-bit repeatable. */
+firth_status firth_wordlm_train(firth_wordlm *model, const firth_corpus *corpus, int epochs,
+                                firth_progress_fn progress, void *user, firth_error *err);
+
+/* One SGD step on one example: `context` holds the N ids of the previous words, oldest first
+ * (ids < vocab size, or firth_wordlm_vocab_size() for padding); `target` is a class. Writes the
+ * example's loss before the step to *loss (may be NULL). */
+firth_status firth_wordlm_step(firth_wordlm *model, const size_t *context, size_t target,
+                               double *loss, firth_error *err);
+
+typedef struct firth_wordlm_eval_result {
+    uint64_t examples;    /* targets scored: those in the vocabulary */
+    uint64_t oov_targets; /* targets that are "<unk>", left out of every figure */
+    double top1, top5;    /* fraction of examples whose target is the best / among the 5 best
+                           * classes ("<unk>" is never a candidate) */
+    double perplexity;    /* exp(mean -log p(target)) under the full softmax; NaN for hinge */
+    /* the unigram baseline: always the most frequent training words, p(w) = count / total */
+    double unigram_top1, unigram_top5, unigram_perplexity;
+} firth_wordlm_eval_result;
+
+/* Scores every next word of the corpus with the full classifier (batched sgemm). */
+firth_status firth_wordlm_eval(const firth_wordlm *model, const firth_corpus *corpus,
+                               firth_wordlm_eval_result *out, firth_error *err);
+
+/* Writes the model atomically: magic "FIRTHWLM", version, sizes, hyper-parameters, vocabulary
+ * with counts, embeddings, W and b (docs/formats.md). */
+firth_status firth_wordlm_save(const firth_wordlm *model, const char *path, firth_error *err);
+/* Loads a model file; every size is checked against the file length before allocating, and a
+ * file that is not a word model, is truncated, or holds non-finite weights is refused with
+ * FIRTH_ERR_INPUT. */
+firth_wordlm *firth_wordlm_load(const char *path, firth_error *err);
+
+const firth_wordlm_params *firth_wordlm_get_params(const firth_wordlm *model);
+/* Classes, "<unk>" (id 0) included. The padding id is this value. */
+size_t firth_wordlm_vocab_size(const firth_wordlm *model);
+int firth_wordlm_dim(const firth_wordlm *model);
+const char *firth_wordlm_word(const firth_wordlm *model, size_t id); /* NULL if out of range */
+uint64_t firth_wordlm_word_count(const firth_wordlm *model, size_t id);
+/* Class of a word (exact bytes), or FIRTH_WORDLM_UNK. */
+size_t firth_wordlm_find(const firth_wordlm *model, const char *word, size_t len);
+/* Training steps taken so far (all calls to train, update and step). */
+uint64_t firth_wordlm_steps(const firth_wordlm *model);
+
+/* Splits `text` into words with the model's tokenizer settings (white space, optional
+ * lower-casing and punctuation stripping, as the corpus tokenizer) and maps them to classes.
+ * *ids is malloc'd (caller frees; NULL when *n == 0); *n_unknown counts words that became
+ * "<unk>" (may be NULL). FIRTH_ERR_INPUT for invalid UTF-8. */
+firth_status firth_wordlm_tokenize(const firth_wordlm *model, const char *text, size_t **ids,
+                                   size_t *n, size_t *n_unknown, firth_error *err);
+
+/* The score of every class (vocab size floats) after the words ids[0..n): the last N of them
+ * are the context, padded in front when n < N. Log loss: logits (softmax gives probabilities);
+ * hinge: decision values. Thread-safe (read-only on the model). */
+firth_status firth_wordlm_scores(const firth_wordlm *model, const size_t *ids, size_t n,
+                                 float *scores, firth_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -423,5 +423,97 @@ expect_error "charlm train: a model larger than the memory" 2 "$L/x.ckpt" -- "$F
     && cmp -s "$L/m.ckpt" "$L/same.ckpt" && ok "charlm --resume with nothing left to do: output = input" \
     || bad "charlm resume done" "differs or missing"
 
+# --- wordlm / complete ------------------------------------------------------------------------
+W=$T/wordlm
+mkdir -p "$W"
+# A generated grammar: ten subjects, each with its own verb and object ("alice eats pears ."),
+# sentences in random order. Given the previous sentence and a subject, the rest of the sentence
+# is determined, so a correct model completes every subject perfectly with --top-k 1.
+awk 'BEGIN { srand(3); split("alice bob carol dave erin frank grace heidi ivan judy", S, " ")
+    split("likes hates eats sees wants", V, " "); split("apples pears plums figs limes dates kiwis", O, " ")
+    for (i = 1; i <= 10; i++) { v[i] = V[1 + int(rand() * 5)]; o[i] = O[1 + int(rand() * 7)] }
+    for (n = 0; n < 600; n++) { i = 1 + int(rand() * 10); printf "%s %s %s .%s", S[i], v[i], o[i], (n % 7 == 6 ? "\n" : " ") }
+    for (i = 1; i <= 10; i++) print S[i], v[i], o[i], "." > "'"$W"'/answers.txt" }' > "$W/g.txt"
+# random 24-dimensional vectors for its words, in word2vec text format
+tr ' ' '\n' < "$W/g.txt" | grep -v '^$' | sort -u | awk 'BEGIN { srand(5) } { w[NR] = $0 }
+    END { print NR, 24; for (i = 1; i <= NR; i++) { l = w[i]; for (d = 0; d < 24; d++) l = l " " sprintf("%.4f", rand() * 2 - 1); print l } }' > "$W/g.vec"
+grammar_score() { # model: how many of the 10 subjects are completed exactly
+    n=0
+    while read -r s v o dot; do
+        got=$("$FIRTH" complete "$1" "dave eats kiwis . $s" --length 3 --top-k 1 2> /dev/null | cut -d' ' -f5-)
+        [ "$got" = "$s $v $o ." ] && n=$((n + 1))
+    done < "$W/answers.txt"
+    echo "$n"
+}
+for cfg in "hinge 0.01" "log 0.05" "log 0.05 --train-embeddings" "log 0.05 --negative 5"; do
+    set -- $cfg
+    name=$(echo "$cfg" | tr -d ' -')
+    if "$FIRTH" wordlm train --vectors "$W/g.vec" --input "$W/g.txt" --output "$W/$name.lm" --context 4 \
+        --epochs 10 --loss "$1" --lr "$2" ${3:-} ${4:-} --quiet 2> "$T/err"; then
+        n=$(grammar_score "$W/$name.lm")
+        [ "$n" -eq 10 ] && ok "wordlm $cfg: completes the grammar perfectly with --top-k 1 (10/10)" \
+            || bad "wordlm $cfg" "completed $n of 10 subjects"
+    else
+        bad "wordlm train $cfg" "$(cat "$T/err")"
+    fi
+done
+L=$W/log0.05.lm
+"$FIRTH" complete "$L" "alice" --length 30 --top-k 5 --seed 7 > "$W/c1" && \
+    "$FIRTH" complete "$L" "alice" --length 30 --top-k 5 --seed 7 --stream > "$W/c2" && cmp -s "$W/c1" "$W/c2" \
+    && [ "$(wc -w < "$W/c1")" -eq 31 ] && ok "complete: same seed, same text (streamed or not)" || bad "complete seed" "$(cat "$W/c1")"
+"$FIRTH" complete "$L" "dave eats kiwis ." --length 12 --top-k 1 > "$W/c3" \
+    && awk '{ for (i = 2; i <= NF; i++) if ($(i-1) == "." && $i !~ /^[A-Z]/) bad = 1; if (NF != 16) bad = 1 } END { exit bad }' "$W/c3" \
+    && grep -q ' \. [A-Z]' "$W/c3" && ok "complete: a word after a full stop is capitalised ($(cat "$W/c3"))" \
+    || bad "complete capitals" "$(cat "$W/c3")"
+"$FIRTH" complete "$L" "Zyzzy qwerty" --length 4 > "$W/c4" 2> "$T/err" && [ "$(wc -w < "$W/c4")" -eq 6 ] \
+    && grep -q 'not in the model' "$T/err" && ok "complete: unknown seed words are read as <unk>" \
+    || bad "complete unknown" "$(cat "$T/err")"
+"$FIRTH" wordlm eval "$L" --input "$W/g.txt" > "$W/ev" 2> "$T/err" \
+    && awk -F'\t' '{ v[$1] = $2 } END { exit !(v["top1"] > v["unigram_top1"] && v["top5"] > v["unigram_top5"] && v["perplexity"] < v["unigram_perplexity"] && v["examples"] == 2400) }' "$W/ev" \
+    && ok "wordlm eval: log model beats the unigram baseline on its grammar" || bad "wordlm eval" "$(cat "$W/ev" "$T/err")"
+"$FIRTH" wordlm eval "$W/hinge0.01.lm" --input "$W/g.txt" --json | grep -q '"perplexity": null' \
+    && ok "wordlm eval --json: no perplexity for hinge" || bad "eval json" "no null perplexity"
+cp "$L" "$W/up.lm"
+printf 'alice eats pears . newword bob hates figs .\n' > "$W/new.txt"
+"$FIRTH" wordlm update "$W/up.lm" --input "$W/new.txt" 2> "$T/err" && grep -q 'steps in all' "$T/err" \
+    && ! cmp -s "$L" "$W/up.lm" && "$FIRTH" complete "$W/up.lm" "alice" --length 2 > /dev/null \
+    && ok "wordlm update: learns from new text with an unknown word" || bad "wordlm update" "$(cat "$T/err")"
+cat "$W/new.txt" | "$FIRTH" wordlm update "$W/up.lm" --output "$W/up2.lm" --quiet \
+    && "$FIRTH" wordlm eval "$W/up2.lm" --input "$W/g.txt" > /dev/null && ok "wordlm update from stdin" \
+    || bad "wordlm update stdin" "failed"
+: > "$W/empty.txt"
+head -c 100 "$L" > "$W/trunc.lm"
+head -c $(($(wc -c < "$L") - 3)) "$L" > "$W/trunc2.lm"
+expect_error "wordlm train: empty input" 2 "$W/x.lm" -- "$FIRTH" wordlm train --vectors "$W/g.vec" --input "$W/empty.txt" --output "$W/x.lm" --quiet
+expect_error "wordlm train: missing vectors" 2 "$W/x.lm" -- "$FIRTH" wordlm train --vectors "$W/nope.vec" --input "$W/g.txt" --output "$W/x.lm"
+expect_error "wordlm train: binary garbage as vectors" 2 "$W/x.lm" -- "$FIRTH" wordlm train --vectors "$T/random.bin" --input "$W/g.txt" --output "$W/x.lm"
+expect_error "wordlm train: hinge with --negative" 2 "$W/x.lm" -- "$FIRTH" wordlm train --vectors "$W/g.vec" --input "$W/g.txt" --output "$W/x.lm" --negative 5
+expect_error "wordlm train: no --output" 2 "" -- "$FIRTH" wordlm train --vectors "$W/g.vec" --input "$W/g.txt"
+expect_error "wordlm train: unwritable output" 2 "" -- "$FIRTH" wordlm train --vectors "$W/g.vec" --input "$W/g.txt" --output /nonexistent/x.lm
+expect_error "wordlm eval: empty held-out text" 2 "" -- "$FIRTH" wordlm eval "$L" --input "$W/empty.txt"
+expect_error "wordlm eval: truncated model" 2 "" -- "$FIRTH" wordlm eval "$W/trunc.lm" --input "$W/g.txt"
+expect_error "wordlm eval: model missing its last bytes" 2 "" -- "$FIRTH" wordlm eval "$W/trunc2.lm" --input "$W/g.txt"
+expect_error "wordlm eval: vectors instead of a model" 2 "" -- "$FIRTH" wordlm eval "$W/g.vec" --input "$W/g.txt"
+expect_error "complete: garbage model" 2 "" -- "$FIRTH" complete "$T/random.bin" "alice"
+expect_error "complete: empty model file" 2 "" -- "$FIRTH" complete "$W/empty.txt" "alice"
+expect_error "complete: no seed" 2 "" -- "$FIRTH" complete "$L"
+expect_error "complete: bad --top-p" 2 "" -- "$FIRTH" complete "$L" "alice" --top-p 0
+cp "$W/up.lm" "$W/up.before"
+expect_error "wordlm update: empty new text" 2 "" -- "$FIRTH" wordlm update "$W/up.lm" --input "$W/empty.txt"
+expect_error "wordlm: unknown subcommand" 2 "" -- "$FIRTH" wordlm frob
+cmp -s "$W/up.lm" "$W/up.before" && "$FIRTH" complete "$W/up.lm" "alice" --length 1 > /dev/null \
+    && ok "wordlm update: a failed update leaves the model as it was" || bad "update failed" "model damaged"
+# The committed SGDClassifier fixture is what real sklearn produces (Debian's python3-sklearn).
+if /usr/bin/python3 -c 'import sklearn' 2> /dev/null; then
+    here=$(cd "$(dirname "$0")" && pwd)
+    /usr/bin/python3 "$here/ref/sgd_hinge_ref.py" > "$W/sgd.txt" 2> /dev/null \
+        && tr -s ' ' '\n' < "$W/sgd.txt" > "$W/sgd.a" && tr -s ' ' '\n' < "$here/fixtures/sgd_hinge.txt" > "$W/sgd.b" \
+        && [ "$(wc -l < "$W/sgd.a")" -eq "$(wc -l < "$W/sgd.b")" ] && paste -d' ' "$W/sgd.a" "$W/sgd.b" \
+        | awk '{ d = $1 - $2; if ($1 != $2 && !(d < 1e-12 && d > -1e-12)) bad = 1 } END { exit bad }' \
+        && ok "sklearn reproduces tests/fixtures/sgd_hinge.txt" || bad "sklearn fixture" "regenerated fixture differs"
+else
+    echo "skip sklearn fixture check: python3-sklearn is not installed (scripts/deps.sh --test)"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
