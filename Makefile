@@ -88,6 +88,7 @@ $(BUILD)/gen/mpi.flags: FORCE
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
 	@if [ -n "$(MPI_LIBS)" ]; then \
 	    echo "MPI: yes, $$(mpirun --version 2>/dev/null | head -n 1) (mpirun -np R $(BUILD)/firth train ...)"; \
+	elif [ "$(MPI)" = 0 ]; then echo "MPI: off (MPI=0; single-process build)"; \
 	else echo "MPI: no (single-process build; scripts/deps.sh --mpi installs Open MPI)"; fi
 
 $(BUILD)/libfirth.a: $(LIB_OBJ)

@@ -362,14 +362,14 @@ train:;
             fprintf(stderr,
                     "mpi: %llu rounds (every %llu words per process, %s), %llu of them with "
                     "only the changed rows; %.1f%% of the rows, %.1f MB per round; rank 0 waited "
-                    "%.2fs for the others and %.2fs in the all-reduce, of %.2fs (%.1f%%); "
-                    "weights %s on every process\n",
+                    "%.2fs for the others and %.2fs synchronising (%.2fs in MPI_Allreduce), of "
+                    "%.2fs (%.1f%%); weights %s on every process\n",
                     (unsigned long long)ds.rounds, (unsigned long long)dp.sync_every,
                     dp.reduce == FIRTH_DIST_AVERAGE   ? "averaged"
                     : dp.reduce == FIRTH_DIST_ROW_MEAN ? "row means"
                                                        : "sum of updates",
                     (unsigned long long)ds.sparse_rounds, 100.0 * ds.rows_sent,
-                    ds.bytes_per_round / 1e6, ds.wait_s, ds.reduce_s, ds.train_s,
+                    ds.bytes_per_round / 1e6, ds.wait_s, ds.reduce_s, ds.allreduce_s, ds.train_s,
                     ds.train_s > 0 ? 100.0 * (ds.wait_s + ds.reduce_s) / ds.train_s : 0.0,
                     ds.identical ? "identical" : "NOT identical");
     }

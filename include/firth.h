@@ -405,7 +405,9 @@ typedef struct firth_w2v_dist_stats {
     double rows_sent;       /* mean share of the model's rows sent per round (0..1) */
     double bytes_per_round; /* mean payload of one round's all-reduce, bytes */
     double wait_s;          /* this rank's time waiting for the others to reach a round */
-    double reduce_s;        /* this rank's time in the model's all-reduce (packing included) */
+    double reduce_s;        /* this rank's time synchronising the model: the all-reduce calls
+                             * and the local work around them (finding, packing, applying rows) */
+    double allreduce_s;     /* of which inside the all-reduce calls */
     double train_s;         /* this rank's wall time of the whole training */
     uint64_t model_hash;    /* hash of the final weights on this rank */
     int identical;          /* 1 when the final weights are bit-identical on every rank */

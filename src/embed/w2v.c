@@ -1017,6 +1017,7 @@ setup_failed:
         o->bytes_per_round = dr->sync.rounds ? dr->sync.bytes_sent / (double)dr->sync.rounds : 0.0;
         o->wait_s = dr->wait_s;
         o->reduce_s = dr->reduce_s;
+        o->allreduce_s = dr->sync.comm_s;
         o->train_s = seconds_since(&tr.t0);
     }
     if (dr && st == FIRTH_OK) { /* every rank holds the same weights? */

@@ -17,6 +17,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/mem.h"
 #include "core/status.h"
@@ -71,6 +72,52 @@ firth_status w2v_sync_init(w2v_sync *s, firth_w2v *m, const firth_dist *dist,
     return st;
 }
 
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* The all-reduces of a round, timed. */
+static firth_status timed_f32(w2v_sync *s, float *buf, size_t n, firth_error *err) {
+    double t0 = now_s();
+    firth_status st = dist_allreduce_f32(s->dist, buf, n, DIST_SUM, err);
+    s->comm_s += now_s() - t0;
+    return st;
+}
+
+/* Row kernels over plain pointers (restrict: the rows never overlap), so that they vectorise. */
+static inline void row_sub(float *restrict out, const float *restrict a, const float *restrict b,
+                           size_t D) {
+    for (size_t j = 0; j < D; j++) out[j] = a[j] - b[j];
+}
+/* w = s = s + c * sum: the round's result, also kept as the next round's start */
+static inline void row_apply(float *restrict w, float *restrict s, const float *restrict sum,
+                             float c, size_t D) {
+    for (size_t j = 0; j < D; j++) {
+        float x = s[j] + c * sum[j];
+        s[j] = x;
+        w[j] = x;
+    }
+}
+static inline void row_scale_to(float *restrict w, const float *restrict sum, float c, size_t D) {
+    for (size_t j = 0; j < D; j++) w[j] = c * sum[j];
+}
+/* the same in place, for rounds that send every row (the sums arrive in W itself) */
+static inline void row_sub_in(float *restrict w, const float *restrict b, size_t D) {
+    for (size_t j = 0; j < D; j++) w[j] -= b[j];
+}
+static inline void row_apply_in(float *restrict w, float *restrict s, float c, size_t D) {
+    for (size_t j = 0; j < D; j++) {
+        float x = s[j] + c * w[j];
+        s[j] = x;
+        w[j] = x;
+    }
+}
+static inline void row_scale_in(float *restrict w, float c, size_t D) {
+    for (size_t j = 0; j < D; j++) w[j] *= c;
+}
+
 /* The weight of the summed deltas of row i: 1 (sum), 1/R (average), 1/c_i (row mean). */
 static inline float row_scale(const w2v_sync *s, size_t i) {
     switch (s->reduce) {
@@ -89,8 +136,10 @@ firth_status w2v_sync_model(w2v_sync *s, firth_w2v *m, firth_error *err) {
     size_t k = 0;
     if (s->counts) {
         for (size_t i = 0; i < rows; i++) s->counts[i] = s->dirty[i];
-        if ((st = dist_allreduce_u32(s->dist, s->counts, rows, DIST_SUM, err)) != FIRTH_OK)
-            return st;
+        double t0 = now_s();
+        st = dist_allreduce_u32(s->dist, s->counts, rows, DIST_SUM, err);
+        s->comm_s += now_s() - t0;
+        if (st != FIRTH_OK) return st;
         memset(s->bits, 0, nb * sizeof *s->bits);
         for (size_t i = 0; i < rows; i++)
             if (s->counts[i]) s->bits[i >> 6] |= 1ull << (i & 63), k++;
@@ -98,7 +147,10 @@ firth_status w2v_sync_model(w2v_sync *s, firth_w2v *m, firth_error *err) {
         memset(s->bits, 0, nb * sizeof *s->bits);
         for (size_t i = 0; i < rows; i++)
             if (s->dirty[i]) s->bits[i >> 6] |= 1ull << (i & 63);
-        if ((st = dist_allreduce_u64(s->dist, s->bits, nb, DIST_BOR, err)) != FIRTH_OK) return st;
+        double t0 = now_s();
+        st = dist_allreduce_u64(s->dist, s->bits, nb, DIST_BOR, err);
+        s->comm_s += now_s() - t0;
+        if (st != FIRTH_OK) return st;
         for (size_t b = 0; b < nb; b++) k += (size_t)__builtin_popcountll(s->bits[b]);
     }
     memset(s->dirty, 0, rows);
@@ -107,19 +159,14 @@ firth_status w2v_sync_model(w2v_sync *s, firth_w2v *m, firth_error *err) {
     const int delta = s->snap != NULL; /* send W - S (sum, row mean) or W (average) */
     if (!((double)k < s->sparse_below * (double)rows)) { /* every row */
         size_t n = rows * D;
-        if (delta)
-            for (size_t j = 0; j < n; j++) W[j] -= s->snap[j]; /* W holds this rank's delta */
+        if (delta) row_sub_in(W, s->snap, n); /* W holds this rank's delta */
         s->bytes_sent += (double)n * sizeof(float);
         s->rows_sent += 1.0;
-        if ((st = dist_allreduce_f32(s->dist, W, n, DIST_SUM, err)) != FIRTH_OK) return st;
+        if ((st = timed_f32(s, W, n, err)) != FIRTH_OK) return st;
         for (size_t i = 0; i < rows; i++) {
             float *w = W + i * D, c = row_scale(s, i);
-            if (delta) {
-                float *o = s->snap + i * D;
-                for (size_t j = 0; j < D; j++) w[j] = o[j] = o[j] + c * w[j];
-            } else {
-                for (size_t j = 0; j < D; j++) w[j] *= c;
-            }
+            if (delta) row_apply_in(w, s->snap + i * D, c, D);
+            else row_scale_in(w, c, D);
         }
         return FIRTH_OK;
     }
@@ -141,26 +188,16 @@ firth_status w2v_sync_model(w2v_sync *s, firth_w2v *m, firth_error *err) {
             s->idx[n++] = (uint32_t)(b * 64 + (size_t)__builtin_ctzll(x));
     for (size_t r = 0; r < k; r++) {
         const float *w = W + (size_t)s->idx[r] * D;
-        float *p = s->pack + r * D;
-        if (delta) {
-            const float *o = s->snap + (size_t)s->idx[r] * D;
-            for (size_t j = 0; j < D; j++) p[j] = w[j] - o[j];
-        } else {
-            memcpy(p, w, D * sizeof *p);
-        }
+        if (delta) row_sub(s->pack + r * D, w, s->snap + (size_t)s->idx[r] * D, D);
+        else memcpy(s->pack + r * D, w, D * sizeof *w);
     }
     s->bytes_sent += (double)(k * D) * sizeof(float);
     s->rows_sent += (double)k / (double)rows;
-    if ((st = dist_allreduce_f32(s->dist, s->pack, k * D, DIST_SUM, err)) != FIRTH_OK) return st;
+    if ((st = timed_f32(s, s->pack, k * D, err)) != FIRTH_OK) return st;
     for (size_t r = 0; r < k; r++) {
         float *w = W + (size_t)s->idx[r] * D, c = row_scale(s, s->idx[r]);
-        const float *p = s->pack + r * D;
-        if (delta) {
-            float *o = s->snap + (size_t)s->idx[r] * D;
-            for (size_t j = 0; j < D; j++) w[j] = o[j] = o[j] + c * p[j];
-        } else {
-            for (size_t j = 0; j < D; j++) w[j] = c * p[j];
-        }
+        if (delta) row_apply(w, s->snap + (size_t)s->idx[r] * D, s->pack + r * D, c, D);
+        else row_scale_to(w, s->pack + r * D, c, D);
     }
     return FIRTH_OK;
 }

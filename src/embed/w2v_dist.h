@@ -32,6 +32,7 @@ typedef struct w2v_sync {
     /* running totals for firth_w2v_dist_stats */
     uint64_t rounds, sparse_rounds;
     double rows_sent, bytes_sent;
+    double comm_s; /* seconds inside the all-reduce calls (the rest of a round is local work) */
 } w2v_sync;
 
 /* Collective: allocates the state for model m and gives every rank rank 0's weights. FIRTH_OK
