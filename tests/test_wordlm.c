@@ -365,6 +365,41 @@ static void test_wordlm_build_eval_and_files(void) {
         c[128 + 3] = 'x'; /* "<unk>" -> "<unx>" */
         tu_write(bad, c, n);
         CHECK(!firth_wordlm_load(bad, &e) && e.status == FIRTH_ERR_INPUT, "first word: %s", e.message);
+        /* every truncation, and every single bit of the header and of the words flipped: either
+         * refused with FIRTH_ERR_INPUT or (a flip in a field that stays valid, e.g. the learning
+         * rate) a model that scores and tokenizes without fault (ASan/UBSan watch this one) */
+        size_t refused = 0, loaded = 0, words_end = 128 + (size_t)m->words_bytes;
+        for (size_t cut = 0; cut < n; cut++) {
+            tu_write(bad, bytes, cut);
+            firth_error e2 = {0};
+            firth_wordlm *x = firth_wordlm_load(bad, &e2);
+            CHECK(!x && e2.status == FIRTH_ERR_INPUT, "truncated at %zu of %zu: status %d", cut, n,
+                  e2.status);
+            firth_wordlm_free(x);
+        }
+        for (size_t bit = 0; bit < 8 * words_end; bit++) {
+            memcpy(c, bytes, n);
+            c[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+            tu_write(bad, c, n);
+            firth_error e2 = {0};
+            firth_wordlm *x = firth_wordlm_load(bad, &e2);
+            if (!x) {
+                refused++;
+                CHECK(e2.status == FIRTH_ERR_INPUT && e2.message[0], "bit %zu: status %d", bit,
+                      e2.status);
+                continue;
+            }
+            loaded++;
+            size_t V = firth_wordlm_vocab_size(x), ids[3] = {1, 2, 0}, *tk = NULL, nt = 0;
+            float *sc = malloc(V * sizeof *sc);
+            CHECK(sc && firth_wordlm_scores(x, ids, 3, sc, &e2) == FIRTH_OK, "bit %zu: scores", bit);
+            free(sc);
+            if (firth_wordlm_tokenize(x, "a b QQ c", &tk, &nt, NULL, &e2) == FIRTH_OK) free(tk);
+            firth_wordlm_free(x);
+        }
+        printf("    %zu truncations refused; %zu bit flips in header and words: %zu refused, %zu "
+               "still a valid model\n",
+               n, 8 * words_end, refused, loaded);
         free(c);
         free(bytes);
     }
