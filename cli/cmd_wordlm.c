@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cblas.h>
+
 #include "cli.h"
 
 /* Set by SIGINT; the progress callback then asks training to stop (nothing is written). */
@@ -49,6 +51,10 @@ static int on_progress(const firth_progress *p, void *user) {
 static firth_status train_on(firth_wordlm *m, const firth_corpus *corpus, int epochs, int quiet,
                              firth_error *err) {
     wlm_progress ps = {.quiet = quiet, .tty = isatty(STDERR_FILENO)};
+    /* One step is a few passes of a matrix-vector size: OpenBLAS's threads cost more than they
+     * bring there (measured: 1 epoch of the log model on tinyshakespeare took 26 s with 2
+     * OpenBLAS threads on the 2-core machine against 11 s with 1, bench/RESULTS.md). */
+    openblas_set_num_threads(1);
     signal(SIGINT, on_sigint);
     firth_status st = firth_wordlm_train(m, corpus, epochs, on_progress, &ps, err);
     signal(SIGINT, SIG_DFL);

@@ -463,6 +463,14 @@ L=$W/log0.05.lm
 "$FIRTH" complete "$L" "alice" --length 30 --top-k 5 --seed 7 > "$W/c1" && \
     "$FIRTH" complete "$L" "alice" --length 30 --top-k 5 --seed 7 --stream > "$W/c2" && cmp -s "$W/c1" "$W/c2" \
     && [ "$(wc -w < "$W/c1")" -eq 31 ] && ok "complete: same seed, same text (streamed or not)" || bad "complete seed" "$(cat "$W/c1")"
+# --stream really streams: with 0.1 s after each of 1000 words the whole text takes 100 s, but
+# the first 20 bytes reach a reader at once (unflushed, they would wait in stdio's 4 KiB buffer
+# for ~700 words, 70 s); the reader then leaves and the next write ends firth (SIGPIPE).
+t0=$(date +%s)
+first=$(timeout 90 sh -c '"$1" complete "$2" "alice" --length 1000 --delay-ms 100 --stream | head -c 20' sh "$FIRTH" "$L")
+t1=$(date +%s)
+[ "${#first}" -eq 20 ] && [ $((t1 - t0)) -lt 30 ] && ok "complete --stream: the first words arrive while it is still writing ($((t1 - t0)) s)" \
+    || bad "complete --stream" "got '$first' after $((t1 - t0)) s"
 "$FIRTH" complete "$L" "dave eats kiwis ." --length 12 --top-k 1 > "$W/c3" \
     && awk '{ for (i = 2; i <= NF; i++) if ($(i-1) == "." && $i !~ /^[A-Z]/) bad = 1; if (NF != 16) bad = 1 } END { exit bad }' "$W/c3" \
     && grep -q ' \. [A-Z]' "$W/c3" && ok "complete: a word after a full stop is capitalised ($(cat "$W/c3"))" \

@@ -365,6 +365,41 @@ static void test_wordlm_build_eval_and_files(void) {
         c[128 + 3] = 'x'; /* "<unk>" -> "<unx>" */
         tu_write(bad, c, n);
         CHECK(!firth_wordlm_load(bad, &e) && e.status == FIRTH_ERR_INPUT, "first word: %s", e.message);
+        /* every truncation, and every single bit of the header and of the words flipped: either
+         * refused with FIRTH_ERR_INPUT or (a flip in a field that stays valid, e.g. the learning
+         * rate) a model that scores and tokenizes without fault (ASan/UBSan watch this one) */
+        size_t refused = 0, loaded = 0, words_end = 128 + (size_t)m->words_bytes;
+        for (size_t cut = 0; cut < n; cut++) {
+            tu_write(bad, bytes, cut);
+            firth_error e2 = {0};
+            firth_wordlm *x = firth_wordlm_load(bad, &e2);
+            CHECK(!x && e2.status == FIRTH_ERR_INPUT, "truncated at %zu of %zu: status %d", cut, n,
+                  e2.status);
+            firth_wordlm_free(x);
+        }
+        for (size_t bit = 0; bit < 8 * words_end; bit++) {
+            memcpy(c, bytes, n);
+            c[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+            tu_write(bad, c, n);
+            firth_error e2 = {0};
+            firth_wordlm *x = firth_wordlm_load(bad, &e2);
+            if (!x) {
+                refused++;
+                CHECK(e2.status == FIRTH_ERR_INPUT && e2.message[0], "bit %zu: status %d", bit,
+                      e2.status);
+                continue;
+            }
+            loaded++;
+            size_t V = firth_wordlm_vocab_size(x), ids[3] = {1, 2, 0}, *tk = NULL, nt = 0;
+            float *sc = malloc(V * sizeof *sc);
+            CHECK(sc && firth_wordlm_scores(x, ids, 3, sc, &e2) == FIRTH_OK, "bit %zu: scores", bit);
+            free(sc);
+            if (firth_wordlm_tokenize(x, "a b QQ c", &tk, &nt, NULL, &e2) == FIRTH_OK) free(tk);
+            firth_wordlm_free(x);
+        }
+        printf("    %zu truncations refused; %zu bit flips in header and words: %zu refused, %zu "
+               "still a valid model\n",
+               n, 8 * words_end, refused, loaded);
         free(c);
         free(bytes);
     }
@@ -375,6 +410,82 @@ out:
     firth_vectors_free(v);
     free(vec), free(txt), free(lm);
     tu_rmdir(dir);
+}
+
+/* The fused kernels of firth_wordlm_step against the obvious BLAS ones (firth_wordlm_step_naive)
+ * over many steps: both losses, with and without embedding training, an L2 shrink small enough
+ * to pass WSCALE_MIN (so the fold into W is exercised), F = 15 (rows padded to 16). */
+static void test_wordlm_fused_matches_naive(void) {
+    for (int loss = 0; loss < 2; loss++)
+        for (int emb = 0; emb < 2; emb++) {
+            firth_wordlm_params p = firth_wordlm_default_params();
+            p.loss = loss ? FIRTH_WORDLM_LOG : FIRTH_WORDLM_HINGE;
+            p.context = 3;
+            p.lr = 0.5;
+            p.alpha = 0.04; /* wscale falls by 0.98 a step: below 1e-9 after ~1030 steps */
+            p.train_embeddings = emb;
+            p.emb_lr = 0.01;
+            firth_error err = {0};
+            const size_t V = 37;
+            firth_wordlm *a = firth_wordlm_blank(&p, V, 5, &err), *b = firth_wordlm_blank(&p, V, 5, &err);
+            CHECK(a && b, "%s", err.message);
+            if (!a || !b) {
+                firth_wordlm_free(a), firth_wordlm_free(b);
+                return;
+            }
+            firth_rng r;
+            firth_rng_seed(&r, 99);
+            for (size_t i = 0; i < (V + 1) * 5; i++) a->E[i] = b->E[i] = firth_rng_float(&r) - 0.5f;
+            size_t ids[1200];
+            for (size_t i = 0; i < 1200; i++) ids[i] = 1 + firth_rng_next(&r) % (V - 1);
+            double worst_loss = 0;
+            uint64_t folds = 0;
+            for (size_t i = 3; i < 1200; i++) {
+                double before = a->wscale, la = 0;
+                CHECK(firth_wordlm_step(a, ids + i - 3, ids[i], &la, &err) == FIRTH_OK, "%s",
+                      err.message);
+                double lb = firth_wordlm_step_naive(b, ids + i - 3, ids[i]);
+                folds += a->wscale > before;
+                worst_loss = fmax(worst_loss, fabs(la - lb) / fmax(1.0, fabs(lb)));
+            }
+            double worst = 0;
+            for (size_t c = 0; c < V; c++) {
+                for (size_t f = 0; f < a->ld; f++) {
+                    double wa = w_true(a, c, f), wb = w_true(b, c, f);
+                    worst = fmax(worst, fabs(wa - wb) / fmax(1e-3, fabs(wb)));
+                }
+                worst = fmax(worst, fabs(a->b[c] - b->b[c]) / fmax(1e-3, fabs(b->b[c])));
+            }
+            double worst_e = 0;
+            for (size_t i = 0; i < (V + 1) * 5; i++) worst_e = fmax(worst_e, fabs(a->E[i] - b->E[i]));
+            CHECK(worst < 1e-3 && worst_e < 1e-4 && worst_loss < 1e-4,
+                  "%s%s: weights %.2e, embeddings %.2e, loss %.2e", loss ? "log" : "hinge",
+                  emb ? " + embeddings" : "", worst, worst_e, worst_loss);
+            CHECK(folds > 0, "the scale was never folded into W");
+            printf("    %s%s: 1197 steps, largest relative difference W/b %.2e, E %.2e, loss %.2e\n",
+                   loss ? "softmax" : "hinge", emb ? " + embeddings" : "", worst, worst_e, worst_loss);
+            firth_wordlm_free(a);
+            firth_wordlm_free(b);
+        }
+}
+
+/* More sampled classes than classes (K + 1 > V) works: the scratch grows (ASan would see an
+ * overflow otherwise), and the step still moves the target's score up. */
+static void test_wordlm_sampled_more_than_vocab(void) {
+    firth_wordlm *m = random_model(FIRTH_WORDLM_LOG, 1, 4, 5, 0.3f);
+    if (!m) return;
+    m->p.negative = 50;
+    const size_t ctx[2] = {1, 2};
+    float s0[4], s1[4];
+    firth_wordlm_scores(m, ctx, 2, s0, NULL);
+    m->p.lr = 0.1;
+    firth_error err = {0};
+    double loss = 0;
+    CHECK(firth_wordlm_step(m, ctx, 3, &loss, &err) == FIRTH_OK && isfinite(loss), "%s",
+          err.message);
+    firth_wordlm_scores(m, ctx, 2, s1, NULL);
+    CHECK(s1[3] > s0[3], "target score %g -> %g", s0[3], s1[3]);
+    firth_wordlm_free(m);
 }
 
 static void test_wordlm_bad_params(void) {
@@ -399,6 +510,8 @@ const test_case tests_wordlm[] = {
     {"wordlm_gradcheck_sampled", test_wordlm_gradcheck_sampled},
     {"wordlm_frozen_embeddings_and_shrink", test_wordlm_frozen_embeddings_and_shrink},
     {"wordlm_build_eval_and_files", test_wordlm_build_eval_and_files},
+    {"wordlm_fused_matches_naive", test_wordlm_fused_matches_naive},
+    {"wordlm_sampled_more_than_vocab", test_wordlm_sampled_more_than_vocab},
     {"wordlm_bad_params", test_wordlm_bad_params},
     TEST_END,
 };

@@ -389,7 +389,9 @@ static void update_embeddings(firth_wordlm *m, const size_t *ctx) {
         cblas_saxpy((int)D, (float)-rate, m->gx + (size_t)k * D, 1, m->E + ctx[k] * D, 1);
 }
 
-static double step_hinge(firth_wordlm *m, const size_t *ctx, size_t target) {
+/* The obvious two-pass hinge step (scores by sgemv, then a saxpy per active class): the
+ * reference that the fused step below is tested against (tests/test_wordlm.c). */
+static double step_hinge_naive(firth_wordlm *m, const size_t *ctx, size_t target) {
     float *x = m->x, *s = m->s;
     firth_wordlm_features(m, ctx, x);
     all_scores(m, x, s);
@@ -430,7 +432,9 @@ static double softmax(float *s, size_t n) {
     return (double)mx + log(sum);
 }
 
-static double step_log(firth_wordlm *m, const size_t *ctx, size_t target) {
+/* The obvious full-softmax step (sgemv, sgemv^T for dL/dx, sger): three passes over W; the
+ * reference for the fused step below. */
+static double step_log_naive(firth_wordlm *m, const size_t *ctx, size_t target) {
     float *x = m->x, *g = m->s;
     firth_wordlm_features(m, ctx, x);
     all_scores(m, x, g);
@@ -447,6 +451,78 @@ static double step_log(firth_wordlm *m, const size_t *ctx, size_t target) {
                (int)m->ld);
     for (size_t c = 0; c < m->V; c++) m->b[c] -= (float)(lr * g[c]);
     if (m->p.train_embeddings) update_embeddings(m, ctx);
+    renormalise(m);
+    return loss;
+}
+
+/* Fused kernels. A step of the full model is bound by reading and writing W (V x ld floats,
+ * 11 MB for 4,554 classes x 600 features: more than L2), so the fused steps touch every row once
+ * while it is in L1: the hinge step computes a class's score and, when its margin is violated,
+ * its dL/dx contribution and its update in the same visit (one pass instead of two); the softmax
+ * step needs all scores before any probability is known, so it makes one sgemv pass for the
+ * scores and one fused pass for dL/dx and the update (two passes instead of three). The rows are
+ * ld floats, zero past F (x too), so the loops run over whole 64-byte lines. */
+static inline float dot_ld(const float *restrict a, const float *restrict b, size_t n) {
+    float acc = 0.0f;
+#pragma omp simd reduction(+ : acc) aligned(a, b : 64)
+    for (size_t f = 0; f < n; f++) acc += a[f] * b[f];
+    return acc;
+}
+
+static inline void axpy_ld(float a, const float *restrict x, float *restrict y, size_t n) {
+#pragma omp simd aligned(x, y : 64)
+    for (size_t f = 0; f < n; f++) y[f] += a * x[f];
+}
+
+static double step_hinge(firth_wordlm *m, const size_t *ctx, size_t target) {
+    double lr = m->p.lr, f = 1.0 - lr * m->p.alpha;
+    if (f <= 0.0) return step_hinge_naive(m, ctx, target); /* the shrink zeroes W */
+    float *x = m->x, *gx = m->gx, *b = m->b;
+    size_t ld = m->ld, V = m->V;
+    int emb = m->p.train_embeddings;
+    firth_wordlm_features(m, ctx, x);
+    if (emb) memset(gx, 0, ld * sizeof *gx);
+    double old_scale = m->wscale;
+    m->wscale *= f;
+    float up = (float)(lr / m->wscale), gscale = (float)old_scale;
+    double loss = 0.0;
+    for (size_t c = 0; c < V; c++) {
+        float *row = m->W + c * ld;
+        float s = gscale * dot_ld(row, x, ld) + b[c];
+        double y = c == target ? 1.0 : -1.0, z = y * (double)s;
+        if (z > 1.0) continue; /* sklearn's Hinge.dloss: -y when z <= threshold, else 0 */
+        loss += 1.0 - z;
+        if (emb) axpy_ld((float)-y * gscale, row, gx, ld); /* dL/dx = -y w_c (old weights) */
+        axpy_ld((float)y * up, x, row, ld);
+        b[c] += (float)(y * lr);
+    }
+    if (emb) update_embeddings(m, ctx);
+    renormalise(m);
+    return loss;
+}
+
+static double step_log(firth_wordlm *m, const size_t *ctx, size_t target) {
+    if (1.0 - m->p.lr * m->p.alpha <= 0.0) return step_log_naive(m, ctx, target);
+    float *x = m->x, *g = m->s, *gx = m->gx, *b = m->b;
+    size_t ld = m->ld, V = m->V;
+    int emb = m->p.train_embeddings;
+    firth_wordlm_features(m, ctx, x);
+    all_scores(m, x, g);
+    softmax(g, V);
+    double loss = -log(fmax((double)g[target], 1e-30));
+    g[target] -= 1.0f; /* dL/ds = p - onehot */
+    if (emb) memset(gx, 0, ld * sizeof *gx);
+    float gscale = (float)m->wscale;
+    shrink(m);
+    double lr = m->p.lr;
+    float up = (float)(-lr / m->wscale);
+    for (size_t c = 0; c < V; c++) {
+        float *row = m->W + c * ld;
+        if (emb) axpy_ld(gscale * g[c], row, gx, ld); /* dL/dx = W_old^T g */
+        axpy_ld(up * g[c], x, row, ld);
+        b[c] -= (float)(lr * g[c]);
+    }
+    if (emb) update_embeddings(m, ctx);
     renormalise(m);
     return loss;
 }
@@ -478,7 +554,7 @@ static double sampled_grad(const firth_wordlm *m, const float *x, size_t target,
 
 double firth_wordlm_step_sampled(firth_wordlm *m, const size_t *ctx, size_t target,
                                  const size_t *samples, size_t K) {
-    float *x = m->x, *g = m->s; /* g: (K + 1) <= V floats of scratch */
+    float *x = m->x, *g = m->s; /* g: K + 1 floats of scratch (prepare_noise makes room) */
     firth_wordlm_features(m, ctx, x);
     double loss = sampled_grad(m, x, target, samples, K, g);
     if (m->p.train_embeddings) {
@@ -538,7 +614,11 @@ firth_status firth_wordlm_prepare_noise(firth_wordlm *m, firth_error *err) {
     double *w = malloc(m->V * sizeof *w);
     m->logkq = malloc(m->V * sizeof *m->logkq);
     m->samp = malloc((size_t)m->p.negative * sizeof *m->samp);
-    if (!w || !m->logkq || !m->samp) {
+    if ((size_t)m->p.negative + 1 > m->V) { /* the sampled step keeps K + 1 logits in s */
+        firth_free_aligned(m->s);
+        m->s = firth_alloc_aligned(((size_t)m->p.negative + 1) * sizeof *m->s);
+    }
+    if (!w || !m->logkq || !m->samp || !m->s) {
         free(w);
         return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory");
     }
@@ -554,6 +634,13 @@ firth_status firth_wordlm_prepare_noise(firth_wordlm *m, firth_error *err) {
     free(w);
     if (st == FIRTH_OK) m->noise_ready = 1;
     return st;
+}
+
+double firth_wordlm_step_naive(firth_wordlm *m, const size_t *ctx, size_t target) {
+    double l = m->p.loss == FIRTH_WORDLM_HINGE ? step_hinge_naive(m, ctx, target)
+                                               : step_log_naive(m, ctx, target);
+    m->steps++;
+    return l;
 }
 
 firth_status firth_wordlm_step(firth_wordlm *m, const size_t *ctx, size_t target, double *loss,

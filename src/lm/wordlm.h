@@ -60,6 +60,10 @@ double firth_wordlm_example_loss(const firth_wordlm *m, const size_t *context, s
 double firth_wordlm_step_sampled(firth_wordlm *m, const size_t *context, size_t target,
                                  const size_t *samples, size_t K);
 
+/* One full-model step (hinge, or the full softmax) by the obvious multi-pass BLAS kernels: the
+ * reference that firth_wordlm_step's fused kernels are tested against. No argument checks. */
+double firth_wordlm_step_naive(firth_wordlm *m, const size_t *context, size_t target);
+
 /* Builds the noise distribution (counts ^ 0.75) and the log(K q) table for `negative` = K. */
 firth_status firth_wordlm_prepare_noise(firth_wordlm *m, firth_error *err);
 
