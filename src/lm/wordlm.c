@@ -478,7 +478,7 @@ static double sampled_grad(const firth_wordlm *m, const float *x, size_t target,
 
 double firth_wordlm_step_sampled(firth_wordlm *m, const size_t *ctx, size_t target,
                                  const size_t *samples, size_t K) {
-    float *x = m->x, *g = m->s; /* g: (K + 1) <= V floats of scratch */
+    float *x = m->x, *g = m->s; /* g: K + 1 floats of scratch (firth_wordlm_prepare_noise) */
     firth_wordlm_features(m, ctx, x);
     double loss = sampled_grad(m, x, target, samples, K, g);
     if (m->p.train_embeddings) {
@@ -542,6 +542,18 @@ firth_status firth_wordlm_prepare_noise(firth_wordlm *m, firth_error *err) {
         free(w);
         return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory");
     }
+    /* the sampled step keeps the K + 1 scores in m->s, made for V: with more samples than
+     * classes it wrote past its end (found by tests/fuzz/fuzz_wordlm.c; reachable with
+     * 'wordlm train --loss log --negative K' and a vocabulary of at most K words) */
+    if ((size_t)m->p.negative + 1 > m->V) {
+        float *g = firth_alloc_aligned(((size_t)m->p.negative + 1) * sizeof *g);
+        if (!g) {
+            free(w);
+            return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory");
+        }
+        firth_free_aligned(m->s);
+        m->s = g;
+    }
     double total = 0.0;
     for (size_t c = 0; c < m->V; c++) total += w[c] = pow((double)m->counts[c], NOISE_POWER);
     if (!(total > 0)) { /* no counts (cannot happen after firth_wordlm_new): uniform */
@@ -600,6 +612,8 @@ static void context_at(const firth_wordlm *m, const size_t *ids, size_t i, size_
         ctx[k] = i >= back ? ids[i - back] : m->V;
     }
 }
+
+static int all_finite(const float *a, size_t n);
 
 firth_status firth_wordlm_train(firth_wordlm *m, const firth_corpus *corpus, int epochs,
                                 firth_progress_fn progress, void *user, firth_error *err) {
@@ -674,6 +688,14 @@ firth_status firth_wordlm_train(firth_wordlm *m, const firth_corpus *corpus, int
         if (progress(&pr, user)) st = firth_fail(err, FIRTH_ERR_CANCELLED, "training cancelled");
     }
     free(ids);
+    /* Each step checks the loss before its update, so the last update of a run can overflow the
+     * weights unseen; such a model would be saved and then refused by the loader (found by
+     * tests/fuzz/fuzz_wordlm.c). W's padding columns are zero, so checking whole rows is fine. */
+    if (st == FIRTH_OK && (!all_finite(m->W, m->V * m->ld) || !all_finite(m->b, m->V) ||
+                           !all_finite(m->E, (m->V + 1) * (size_t)m->D)))
+        st = firth_fail(err, FIRTH_ERR_DIVERGED,
+                        "training diverged (the weights overflowed at step %llu); lower the "
+                        "learning rate", (unsigned long long)m->steps);
     return st;
 }
 
