@@ -8,12 +8,10 @@ The native models come from `firth train` on a tiny generated text (the firth bi
 argument). The committed corpus is this script's output; rerun it after a format change."""
 import os
 import shutil
-import signal
 import struct
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIRTH = sys.argv[1] if len(sys.argv) > 1 else "build/firth"
@@ -184,25 +182,29 @@ def write_ckpt(s, model, flags=0):
 
 def with_epochs(s, E, where):
     """The state s rewritten for a run of E epochs: every worker at the start of an epoch
-    ("start"), at its saved offset in epoch 1 ("mid"), or finished ("done")."""
+    ("start"), at the first line start past the middle of its range in epoch 1 ("mid"), or
+    finished ("done")."""
     s = {k: (list(v) if isinstance(v, list) else v) for k, v in s.items()}
     per_epoch = struct.unpack_from("<Q", s["head"], 104)[0] // s["epochs"]
+    text = corpus_text()
     s["w"] = [dict(w) for w in s["w"]]
     s["epochs"] = E
     e = {"start": 0, "mid": min(1, E - 1), "done": E}[where]
     for w in s["w"]:
         w["epoch"] = w["epochs_done"] = e
-        w["offset"] = {"start": w["begin"], "mid": w["offset"], "done": w["end"]}[where]
-        if where != "mid":
-            w["unsynced"] = w["run_examples"] = 0
-            w["run_loss"] = 0.0
+        mid = text.find(b"\n", (w["begin"] + w["end"]) // 2) + 1
+        w["offset"] = {"start": w["begin"], "mid": mid if 0 < mid < w["end"] else w["begin"],
+                       "done": w["end"]}[where]
+        w["unsynced"] = w["run_examples"] = 0
+        w["run_loss"] = 0.0
         w["loss"] = (w["loss"] + [0.0] * E)[:E]
         w["examples"] = (w["examples"] + [0] * E)[:E]
         w["finished_at"] = (w["finished_at"] + [0.0] * E)[:E]
     s["epoch_loss"] = (s["epoch_loss"] + [0.0] * E)[:E]
     head = bytearray(s["head"])
     struct.pack_into("<I", head, 24, e)  # epochs reported
-    struct.pack_into("<QQ", head, 96, per_epoch * e, per_epoch * E)  # words done, total
+    struct.pack_into("<QQ", head, 96, per_epoch * e + per_epoch // 2 * (where == "mid"),
+                     per_epoch * E)  # words done, total
     s["head"] = head
     return s
 
@@ -219,21 +221,18 @@ try:
                        ("softmax_lower_strip", ["--loss", "softmax", "--dim", "2", "--lowercase", "--strip-punct",
                                                 "--invalid-utf8", "replace", "--max-token", "6", "--batch", "off"])]:
         ck = os.path.join(tmp, name + ".ckpt")
-        # 2000 epochs take long enough (about 1 M words) for a SIGINT to land inside training,
-        # which then writes the checkpoint and exits 130
-        for attempt in range(20):
-            p = subprocess.Popen([FIRTH, "train", "--input", text, "--output", os.path.join(tmp, "o.txt"),
-                                  "--min-count", "1", "--epochs", "2000", "--checkpoint", ck, "--quiet"] + args,
-                                 stderr=subprocess.DEVNULL)
-            time.sleep(0.15 + 0.05 * attempt)
-            p.send_signal(signal.SIGINT)
-            if p.wait() == 130 and os.path.exists(ck):
-                break
-        else:
-            sys.exit("no checkpoint from an interrupted run (%s)" % name)
+        # a checkpoint at every poll of the trainer, and a final save that fails (/dev/full), so
+        # that the last checkpoint is not removed: deterministic, unlike a well-timed SIGINT
+        r = subprocess.run([FIRTH, "train", "--input", text, "--output", "/dev/full", "--min-count", "1",
+                            "--epochs", "300", "--sample", "0", "--checkpoint", ck, "--checkpoint-every", "1e-6",
+                            "--quiet"] + args, stderr=subprocess.DEVNULL)
+        if r.returncode != 1 or not os.path.exists(ck):
+            sys.exit("no checkpoint from the run of %s (exit %d)" % (name, r.returncode))
         data = open(ck, "rb").read()
-        put("w2v_ckpt", name + "_interrupted", data)
         states[name] = parse_ckpt(data)
+        s, model = states[name]
+        put("w2v_ckpt", name + "_e300_written", data)
+        put("w2v_ckpt", name + "_e300_mid", write_ckpt(with_epochs(s, 300, "mid"), model, 0))
     # the same states as runs of a few epochs, which the target can finish (flag bit 3)
     for name, (s, model) in states.items():
         put("w2v_ckpt", name + "_e3_mid_run", write_ckpt(with_epochs(s, 3, "mid"), model, 8))
@@ -361,6 +360,10 @@ put("project", "huge_values", "3 2\na 3e38 -3e38\nb -3e38 3e38\nc 1e-38 3e38\n\x
 put("project", "tiny_values", "3 2\na 1e-45 0\nb 0 1e-45\nc 1e-40 1e-40\n\x16")
 put("project", "zero_rows", "3 3\na 0 0 0\nb 0 0 0\nc 1 0 0\n\x42")
 put("project", "one_word", "1 2\na 1 2\n\x01")
+# found by the target in its first minute: a U+2029 in the title, harmless in the page's text
+# (the contract was too strict; kept as a seed)
+put("project", "title_with_line_separator", b'4 3\n<\xf4x\t\xe2\x80\xa9\x00\x00ripT0\n"sim":1 0 0\nwoma, 1 1 0\n'
+    b'king -0.5 2e-3 1.5E+1\n!3\nipt0\n"sim":1 0 0\nwoma, 1 1 0\nking -0.5 2e-3')
 put("project", "eos_only", "2 2\n</s> 1 2\na 1 2\n\x01")
 put("project", "binary", b"3 2\na " + struct.pack("<2f", 1, 2) + b"\nb " + struct.pack("<2f", 2, 1) +
     b"\nc " + struct.pack("<2f", -1, 3) + b"\n\x2c")
