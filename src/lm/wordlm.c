@@ -614,7 +614,10 @@ firth_status firth_wordlm_prepare_noise(firth_wordlm *m, firth_error *err) {
     double *w = malloc(m->V * sizeof *w);
     m->logkq = malloc(m->V * sizeof *m->logkq);
     m->samp = malloc((size_t)m->p.negative * sizeof *m->samp);
-    if ((size_t)m->p.negative + 1 > m->V) { /* the sampled step keeps K + 1 logits in s */
+    /* The sampled step keeps K + 1 logits in s, made for V: with more samples than classes it
+     * wrote past its end (found by tests/fuzz/fuzz_wordlm.c and by the wordlm tests; reachable
+     * with 'wordlm train --loss log --negative K' and a vocabulary of at most K words). */
+    if ((size_t)m->p.negative + 1 > m->V) {
         firth_free_aligned(m->s);
         m->s = firth_alloc_aligned(((size_t)m->p.negative + 1) * sizeof *m->s);
     }
@@ -687,6 +690,8 @@ static void context_at(const firth_wordlm *m, const size_t *ids, size_t i, size_
         ctx[k] = i >= back ? ids[i - back] : m->V;
     }
 }
+
+static int all_finite(const float *a, size_t n);
 
 firth_status firth_wordlm_train(firth_wordlm *m, const firth_corpus *corpus, int epochs,
                                 firth_progress_fn progress, void *user, firth_error *err) {
@@ -761,6 +766,14 @@ firth_status firth_wordlm_train(firth_wordlm *m, const firth_corpus *corpus, int
         if (progress(&pr, user)) st = firth_fail(err, FIRTH_ERR_CANCELLED, "training cancelled");
     }
     free(ids);
+    /* Each step checks the loss before its update, so the last update of a run can overflow the
+     * weights unseen; such a model would be saved and then refused by the loader (found by
+     * tests/fuzz/fuzz_wordlm.c). W's padding columns are zero, so checking whole rows is fine. */
+    if (st == FIRTH_OK && (!all_finite(m->W, m->V * m->ld) || !all_finite(m->b, m->V) ||
+                           !all_finite(m->E, (m->V + 1) * (size_t)m->D)))
+        st = firth_fail(err, FIRTH_ERR_DIVERGED,
+                        "training diverged (the weights overflowed at step %llu); lower the "
+                        "learning rate", (unsigned long long)m->steps);
     return st;
 }
 
