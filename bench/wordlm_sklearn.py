@@ -247,6 +247,17 @@ def main():
         log(f"firth hinge, {e:2d} epoch(s): {wall:6.2f} s wall (loading included) = {rate:7.0f} "
             f"examples/s = {rate / sk_rate:6.0f}x partial_fit ({rate / args.quoted_rate:.0f}x the "
             f"issue's {args.quoted_rate} examples/s, {rate / np_rate:.1f}x the NumPy loop);  {fmt(res[e])}")
+    # the same 10 epochs with the classes of each step split between 2 threads (--threads 2)
+    lm = os.path.join(tmp, "hinge10t2.lm")
+    _, _, wall = run([FIRTH, "wordlm", "train", "--vectors", vec, "--input", train_txt,
+                      "--output", lm, "--context", str(CONTEXT), "--epochs", "10", "--loss",
+                      "hinge", "--lr", str(ETA), "--threads", "2", "--quiet"])
+    r2 = with_all(firth_eval(lm, held_txt), len(held))
+    rate = 10 * len(train) / wall
+    same = open(lm, "rb").read() == open(os.path.join(tmp, "hinge10.lm"), "rb").read()
+    log(f"firth hinge, 10 epochs, --threads 2: {wall:6.2f} s wall = {rate:7.0f} examples/s = "
+        f"{rate / sk_rate:6.0f}x partial_fit; model file {'identical to' if same else 'DIFFERS from'} "
+        f"the 1-thread one;  {fmt(r2)}")
     for e in np_res:
         if e in res:
             n = np_res[e]["examples"]  # the same held-out targets for both

@@ -459,6 +459,9 @@ for cfg in "hinge 0.01" "log 0.05" "log 0.05 --train-embeddings" "log 0.05 --neg
         bad "wordlm train $cfg" "$(cat "$T/err")"
     fi
 done
+"$FIRTH" wordlm train --vectors "$W/g.vec" --input "$W/g.txt" --output "$W/t2.lm" --context 4 --epochs 2 \
+    --loss hinge --lr 0.01 --threads 2 --quiet && "$FIRTH" wordlm eval "$W/t2.lm" --input "$W/g.txt" > /dev/null \
+    && ok "wordlm train --threads 2" || bad "wordlm --threads 2" "failed"
 L=$W/log0.05.lm
 "$FIRTH" complete "$L" "alice" --length 30 --top-k 5 --seed 7 > "$W/c1" && \
     "$FIRTH" complete "$L" "alice" --length 30 --top-k 5 --seed 7 --stream > "$W/c2" && cmp -s "$W/c1" "$W/c2" \
@@ -511,6 +514,7 @@ expect_error "complete: bad --top-p" 2 "" -- "$FIRTH" complete "$L" "alice" --to
 cp "$W/up.lm" "$W/up.before"
 expect_error "wordlm update: empty new text" 2 "" -- "$FIRTH" wordlm update "$W/up.lm" --input "$W/empty.txt"
 expect_error "wordlm: unknown subcommand" 2 "" -- "$FIRTH" wordlm frob
+expect_error "wordlm train: --threads 0" 2 "$W/x.lm" -- "$FIRTH" wordlm train --vectors "$W/g.vec" --input "$W/g.txt" --output "$W/x.lm" --threads 0
 cmp -s "$W/up.lm" "$W/up.before" && "$FIRTH" complete "$W/up.lm" "alice" --length 1 > /dev/null \
     && ok "wordlm update: a failed update leaves the model as it was" || bad "update failed" "model damaged"
 # The committed SGDClassifier fixture is what real sklearn produces (Debian's python3-sklearn).

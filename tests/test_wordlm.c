@@ -488,6 +488,87 @@ static void test_wordlm_sampled_more_than_vocab(void) {
     firth_wordlm_free(m);
 }
 
+static int count_threads(const firth_progress *p, void *user) {
+    *(int *)user = p->threads;
+    return 0;
+}
+
+/* firth_wordlm_train with the classes split between 2 and 3 threads against 1 thread: the hinge
+ * model (no embedding training) bit for bit (each class's arithmetic is the same, whichever
+ * thread does it), the others to float rounding (dL/dx and the softmax normaliser are summed in
+ * another order). 1,500 classes x 64 floats: large enough for the pool to start. */
+static void test_wordlm_threads_match_one(void) {
+    char *dir = tu_mkdtemp();
+    if (!dir) return;
+    char *vec = tu_path(dir, "v.txt"), *txt = tu_path(dir, "t.txt");
+    tu_write_str(vec, "1 16\nnone 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+    /* 6,000 words over 1,500 distinct ones, with structure: w(i) depends on w(i - 1) */
+    FILE *f = fopen(txt, "w");
+    firth_rng r;
+    firth_rng_seed(&r, 4);
+    size_t prev = 0;
+    for (int i = 0; i < 6000; i++) {
+        prev = (prev * 7 + (firth_rng_next(&r) % 4 == 0 ? firth_rng_next(&r) % 1500 : 3)) % 1500;
+        fprintf(f, "w%zu%c", i < 1500 ? (size_t)i : prev, i % 20 == 19 ? '\n' : ' ');
+    }
+    fclose(f);
+    firth_error err = {0};
+    firth_vectors *v = firth_vectors_load_raw(vec, 0, &err);
+    const char *paths[] = {txt};
+    firth_corpus *corpus = firth_corpus_open(paths, 1, &err);
+    CHECK(v && corpus, "%s", err.message);
+    for (int cfg = 0; v && corpus && cfg < 4; cfg++) {
+        firth_wordlm_params p = firth_wordlm_default_params();
+        p.context = 4;
+        p.loss = cfg < 2 ? FIRTH_WORDLM_HINGE : FIRTH_WORDLM_LOG;
+        p.train_embeddings = cfg % 2;
+        p.lr = cfg < 2 ? 0.01 : 0.05;
+        p.emb_lr = 0.01;
+        firth_wordlm *m[3] = {NULL, NULL, NULL};
+        int seen[3] = {0, 0, 0};
+        for (int t = 0; t < 3; t++) {
+            m[t] = firth_wordlm_new(v, corpus, &p, NULL, &err);
+            CHECK(m[t] && firth_wordlm_set_threads(m[t], t + 1, &err) == FIRTH_OK, "%s",
+                  err.message);
+            if (!m[t]) continue;
+            CHECK(firth_wordlm_train(m[t], corpus, 2, count_threads, &seen[t], &err) == FIRTH_OK,
+                  "%s", err.message);
+            CHECK(seen[t] == t + 1, "trained with %d threads, asked for %d", seen[t], t + 1);
+        }
+        if (m[0] && m[1] && m[2]) {
+            size_t V = m[0]->V, nw = V * m[0]->ld, ne = (V + 1) * 16;
+            CHECK(V >= 1500 && nw >= (1u << 16), "V = %zu: too small for the pool", V);
+            for (int t = 1; t < 3; t++) {
+                double worst = 0;
+                for (size_t i = 0; i < nw; i++)
+                    worst = fmax(worst, fabs(m[t]->wscale * m[t]->W[i] - m[0]->wscale * m[0]->W[i]));
+                for (size_t i = 0; i < V; i++) worst = fmax(worst, fabs(m[t]->b[i] - m[0]->b[i]));
+                for (size_t i = 0; i < ne; i++) worst = fmax(worst, fabs(m[t]->E[i] - m[0]->E[i]));
+                if (cfg == 0)
+                    CHECK(worst == 0 && m[t]->wscale == m[0]->wscale,
+                          "hinge, %d threads: differs from 1 thread by %.3g", t + 1, worst);
+                else
+                    CHECK(worst < (cfg % 2 ? 1e-3 : 1e-5), "%s%s, %d threads: differs from 1 thread by %.3g",
+                          cfg < 2 ? "hinge" : "log", cfg % 2 ? " + embeddings" : "", t + 1, worst);
+                printf("    %s%s, %d threads vs 1: largest difference %.2e\n", cfg < 2 ? "hinge" : "log",
+                       cfg % 2 ? " + embeddings" : "", t + 1, worst);
+            }
+        }
+        for (int t = 0; t < 3; t++) firth_wordlm_free(m[t]);
+    }
+    firth_error e2 = {0};
+    firth_wordlm_params p = firth_wordlm_default_params();
+    firth_wordlm *b = firth_wordlm_blank(&p, 3, 2, &e2);
+    CHECK(b && firth_wordlm_set_threads(b, 0, &e2) == FIRTH_ERR_PARAM &&
+              firth_wordlm_set_threads(b, FIRTH_WORDLM_MAX_THREADS + 1, &e2) == FIRTH_ERR_PARAM,
+          "bad thread counts accepted");
+    firth_wordlm_free(b);
+    firth_corpus_free(corpus);
+    firth_vectors_free(v);
+    free(vec), free(txt);
+    tu_rmdir(dir);
+}
+
 static void test_wordlm_bad_params(void) {
     firth_wordlm_params p = firth_wordlm_default_params();
     firth_error err = {0};
@@ -512,6 +593,7 @@ const test_case tests_wordlm[] = {
     {"wordlm_build_eval_and_files", test_wordlm_build_eval_and_files},
     {"wordlm_fused_matches_naive", test_wordlm_fused_matches_naive},
     {"wordlm_sampled_more_than_vocab", test_wordlm_sampled_more_than_vocab},
+    {"wordlm_threads_match_one", test_wordlm_threads_match_one},
     {"wordlm_bad_params", test_wordlm_bad_params},
     TEST_END,
 };

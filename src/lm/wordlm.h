@@ -40,6 +40,9 @@ struct firth_wordlm {
     float *logkq;    /* (V) log(negative * q_c): the sampled-softmax correction */
     firth_alias noise;
     int noise_ready;
+
+    int threads;               /* firth_wordlm_set_threads; not saved with the model */
+    struct wlm_pool *pool;     /* the worker threads, only while firth_wordlm_train runs */
 };
 
 /* A model of V classes named "<unk>", "c1", "c2", ... with all weights zero (tests and tools
