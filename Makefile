@@ -115,7 +115,7 @@ FUZZ_BUILD := build-fuzz
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -O1 -g $(ARCH) \
               -pthread $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Iinclude -Isrc -Icli -Itests/fuzz \
-              $(BLAS_CFLAGS)
+              -I$(FUZZ_BUILD)/gen $(BLAS_CFLAGS) $(LAPACK_CFLAGS)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/cli/cli.o
 FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_SECONDS ?= 60
@@ -123,6 +123,11 @@ FUZZ_SECONDS ?= 60
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/gen/projector_page.h: src/embed/projector_page.html scripts/embed_text.sh
+	@mkdir -p $(dir $@)
+	scripts/embed_text.sh $< projector_page > $@.tmp && mv $@.tmp $@
+$(FUZZ_BUILD)/obj/src/embed/projector.o: $(FUZZ_BUILD)/gen/projector_page.h
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)

@@ -269,8 +269,10 @@ firth_w2v *firth_w2v_load_checkpoint(const char *path, firth_w2v_resume **state,
         bad(err, path, "checksum mismatch in the training state (the file is damaged)");
         goto fail;
     }
+    /* elapsed: at most about 30 years (the trainer turns it into a time_t; found by
+     * tests/fuzz/fuzz_w2v_ckpt.c) */
     if (!(ns_exponent >= -1 && ns_exponent <= 1) || !(min_alpha_frac >= 0 && min_alpha_frac <= 1) ||
-        !(s->elapsed_s >= 0) || s->words_total == 0) {
+        !(s->elapsed_s >= 0 && s->elapsed_s <= 1e9) || s->words_total == 0) {
         bad(err, path, "training state out of range");
         goto fail;
     }

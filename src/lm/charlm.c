@@ -87,14 +87,8 @@ static int layer_in(const firth_charlm *m, int l) {
     return l ? m->p.hidden : (m->p.embed ? m->p.embed : m->V);
 }
 
-void firth_charlm_free(firth_charlm *m) {
-    if (!m) return;
-    free(m->vocab);
-    firth_free_aligned(m->params);
-    firth_free_aligned(m->grads);
-    firth_free_aligned(m->m);
-    firth_free_aligned(m->v);
-    firth_free_aligned(m->state);
+/* Frees the scratch (the buffers sized by work_T x work_B). */
+static void free_work(firth_charlm *m) {
     if (m->acts)
         for (int l = 0; l < m->p.layers; l++) {
             firth_lstm_acts *a = &m->acts[l];
@@ -107,6 +101,21 @@ void firth_charlm_free(firth_charlm *m) {
     firth_free_aligned(m->dbuf[0]), firth_free_aligned(m->dbuf[1]);
     firth_free_aligned(m->logits);
     free(m->ids), free(m->tgt);
+    m->acts = NULL, m->xemb = m->dxemb = m->xin = m->mask = NULL;
+    m->dbuf[0] = m->dbuf[1] = m->logits = NULL;
+    m->ids = m->tgt = NULL;
+    m->work_T = m->work_B = 0;
+}
+
+void firth_charlm_free(firth_charlm *m) {
+    if (!m) return;
+    free_work(m);
+    free(m->vocab);
+    firth_free_aligned(m->params);
+    firth_free_aligned(m->grads);
+    firth_free_aligned(m->m);
+    firth_free_aligned(m->v);
+    firth_free_aligned(m->state);
     firth_free_aligned(m->eval_state), firth_free_aligned(m->gen_state);
     free(m);
 }
@@ -121,25 +130,74 @@ static float *zalloc(size_t floats, int *fail) {
     return p;
 }
 
-/* A model with p and V set, everything allocated and zeroed (vocab not filled). */
+/* Bytes of the weights, gradients, two moments and the three carried states. */
+static double model_bytes(const firth_charlm *m) {
+    double BH = (double)m->p.batch * m->p.hidden, L = m->p.layers;
+    return 4.0 * (4.0 * (double)m->off.n + L * 2.0 * (2.0 * BH + m->p.hidden));
+}
+
+/* Bytes of the scratch for T steps x B streams. */
+static double work_bytes(const firth_charlm *m, int T, int B) {
+    double TB = (double)T * B, H = m->p.hidden, G = 4.0 * H, E = m->p.embed, L = m->p.layers;
+    return 4.0 * (L * (TB * (2.0 * G + H) + ((double)T + 1) * B * 2.0 * H + 2.0 * B * H) +
+                  TB * (2.0 * E + 2.0 * H + (double)m->V + (L > 1 ? 2.0 * L * H : 0)) +
+                  2.0 * TB);
+}
+
+static firth_status too_big(double need, firth_error *err) {
+    uint64_t phys = firth_physical_memory();
+    if (phys && need > (double)phys)
+        return firth_fail(err, FIRTH_ERR_PARAM, "the model would need %.1f GiB of memory, more "
+                          "than this machine's %.1f GiB; use a smaller --hidden, --layers, --seq "
+                          "or --batch", need / 1073741824.0, (double)phys / 1073741824.0);
+    return FIRTH_OK;
+}
+
+firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err) {
+    if (T <= m->work_T && B <= m->work_B) return FIRTH_OK;
+    if (T < m->work_T) T = m->work_T; /* grow, never shrink */
+    if (B < m->work_B) B = m->work_B;
+    firth_status st = too_big(model_bytes(m) + work_bytes(m, T, B), err);
+    if (st != FIRTH_OK) return st;
+    free_work(m);
+    size_t Tz = (size_t)T, Bz = (size_t)B, TB = Tz * Bz, H = (size_t)m->p.hidden, G = 4 * H;
+    size_t E = (size_t)m->p.embed, L = (size_t)m->p.layers;
+    int fail = 0;
+    m->acts = calloc(L, sizeof *m->acts);
+    fail |= !m->acts;
+    for (size_t l = 0; m->acts && l < L; l++) {
+        firth_lstm_acts *a = &m->acts[l];
+        a->gates = zalloc(TB * G, &fail), a->dgates = zalloc(TB * G, &fail);
+        a->c = zalloc((Tz + 1) * Bz * H, &fail), a->h = zalloc((Tz + 1) * Bz * H, &fail);
+        a->tc = zalloc(TB * H, &fail), a->dhc = zalloc(2 * Bz * H, &fail);
+    }
+    if (E) m->xemb = zalloc(TB * E, &fail), m->dxemb = zalloc(TB * E, &fail);
+    if (L > 1) m->xin = zalloc(L * TB * H, &fail), m->mask = zalloc(L * TB * H, &fail);
+    m->dbuf[0] = zalloc(TB * H, &fail), m->dbuf[1] = zalloc(TB * H, &fail);
+    m->logits = zalloc(TB * (size_t)m->V, &fail);
+    m->ids = calloc(TB, sizeof *m->ids), m->tgt = calloc(TB, sizeof *m->tgt);
+    fail |= !m->ids || !m->tgt;
+    if (fail) {
+        free_work(m);
+        return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory for the model's activations "
+                          "(%.0f MiB for %d steps x %d streams)",
+                          work_bytes(m, T, B) / 1048576.0, T, B);
+    }
+    m->work_T = T, m->work_B = B;
+    return FIRTH_OK;
+}
+
+/* A model with p and V set, the weights, moments and states allocated and zeroed (vocab not
+ * filled; no scratch: firth_charlm_work). */
 static firth_charlm *alloc_model(const firth_charlm_params *p, int V, firth_error *err) {
     firth_charlm *m = calloc(1, sizeof *m);
     if (!m) return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory"), NULL;
     m->p = *p;
     m->V = V;
     layout(&m->off, p, V);
-    size_t T = (size_t)p->seq, B = (size_t)p->batch, H = (size_t)p->hidden, TB = T * B;
-    size_t E = (size_t)p->embed, L = (size_t)p->layers, G = 4 * H;
-    /* refuse what cannot fit before trying: weights, gradients, 2 moments, activations */
-    double need = 4.0 * (4.0 * (double)m->off.n +
-                         (double)L * ((double)TB * (2.0 * G + 4.0 * H) + 2.0 * B * H) +
-                         (double)TB * (2.0 * E + 2.0 * H + (double)V));
-    uint64_t phys = firth_physical_memory();
-    if (phys && need > (double)phys) {
+    /* refuse what cannot fit before trying */
+    if (too_big(model_bytes(m), err) != FIRTH_OK) {
         firth_charlm_free(m);
-        firth_fail(err, FIRTH_ERR_PARAM, "the model would need %.1f GiB of memory, more than "
-                   "this machine's %.1f GiB; use a smaller --hidden, --layers, --seq or --batch",
-                   need / 1073741824.0, (double)phys / 1073741824.0);
         return NULL;
     }
     int fail = 0;
@@ -150,25 +208,11 @@ static firth_charlm *alloc_model(const firth_charlm_params *p, int V, firth_erro
     m->state = zalloc(state_floats(m, p->batch), &fail);
     m->eval_state = zalloc(state_floats(m, p->batch), &fail);
     m->gen_state = zalloc(state_floats(m, 1), &fail);
-    m->acts = calloc(L, sizeof *m->acts);
-    fail |= !m->acts;
-    for (size_t l = 0; m->acts && l < L; l++) {
-        firth_lstm_acts *a = &m->acts[l];
-        a->gates = zalloc(TB * G, &fail), a->dgates = zalloc(TB * G, &fail);
-        a->c = zalloc((T + 1) * B * H, &fail), a->h = zalloc((T + 1) * B * H, &fail);
-        a->tc = zalloc(TB * H, &fail), a->dhc = zalloc(2 * B * H, &fail);
-    }
-    if (E) m->xemb = zalloc(TB * E, &fail), m->dxemb = zalloc(TB * E, &fail);
-    if (L > 1) m->xin = zalloc(L * TB * H, &fail), m->mask = zalloc(L * TB * H, &fail);
-    m->dbuf[0] = zalloc(TB * H, &fail), m->dbuf[1] = zalloc(TB * H, &fail);
-    m->logits = zalloc(TB * (size_t)V, &fail);
-    m->ids = calloc(TB, sizeof *m->ids), m->tgt = calloc(TB, sizeof *m->tgt);
-    fail |= !m->ids || !m->tgt;
     if (fail) {
         double mib = (double)m->off.n * 16.0 / 1048576.0;
         firth_charlm_free(m);
         firth_fail(err, FIRTH_ERR_NOMEM, "out of memory for the model (%.0f MiB of weights, "
-                   "gradients and Adam moments, plus activations)", mib);
+                   "gradients and Adam moments)", mib);
         return NULL;
     }
     return m;
@@ -277,6 +321,11 @@ firth_charlm *firth_charlm_new(const char *text, size_t len, const firth_charlm_
         if (V == 0 || cps[i] != cps[V - 1]) cps[V++] = cps[i];
     firth_charlm *m = alloc_model(p, (int)V, err);
     if (!m) return free(cps), NULL;
+    if (firth_charlm_work(m, p->seq, p->batch, err) != FIRTH_OK) { /* a new model is trained */
+        free(cps);
+        firth_charlm_free(m);
+        return NULL;
+    }
     memcpy(m->vocab, cps, V * sizeof *cps);
     free(cps);
     firth_rng_seed(&m->rng, p->seed);
@@ -478,6 +527,14 @@ firth_status firth_charlm_eval(firth_charlm *m, const char *text, size_t len, do
         return firth_fail(err, FIRTH_ERR_INPUT, "the text has %zu characters; evaluating needs "
                           "at least 2", n);
     }
+    /* eval_ids reads min(seq, stream length) steps of min(batch, n - 1) streams */
+    size_t B = (size_t)m->p.batch < n - 1 ? (size_t)m->p.batch : n - 1;
+    size_t T = (n - 1) / B < (size_t)m->p.seq ? (n - 1) / B : (size_t)m->p.seq;
+    firth_status st = firth_charlm_work(m, (int)T, (int)B, err);
+    if (st != FIRTH_OK) {
+        free(ids);
+        return st;
+    }
     uint64_t c = 0;
     double v = eval_ids(m, ids, n, &c);
     free(ids);
@@ -496,6 +553,8 @@ firth_status firth_charlm_feed(firth_charlm *m, size_t id, float *logits, firth_
     if (id >= (size_t)m->V)
         return firth_fail(err, FIRTH_ERR_PARAM, "class %zu is outside the vocabulary of %d", id,
                           m->V);
+    firth_status st = firth_charlm_work(m, 1, 1, err);
+    if (st != FIRTH_OK) return st;
     int32_t x = (int32_t)id;
     firth_charlm_forward_backward(m, 1, 1, &x, NULL, m->gen_state, 0);
     if (logits) memcpy(logits, m->logits, (size_t)m->V * sizeof(float));
@@ -507,12 +566,22 @@ firth_status firth_charlm_feed_text(firth_charlm *m, const char *text, size_t le
     size_t n = 0;
     int32_t *ids = text_to_ids(m, text, len, &n, "prime text", err);
     if (!ids) return err ? err->status : FIRTH_ERR_INPUT;
-    for (size_t i = 0; i < n; i++) firth_charlm_feed(m, (size_t)ids[i], logits, err);
+    firth_status st = FIRTH_OK;
+    for (size_t i = 0; i < n && st == FIRTH_OK; i++)
+        st = firth_charlm_feed(m, (size_t)ids[i], logits, err);
     free(ids);
-    return FIRTH_OK;
+    return st;
 }
 
 /* ---- training ----------------------------------------------------------------------------------- */
+
+/* Weights and both moments finite, second moments >= 0: what firth_charlm_load accepts. */
+static int all_finite_adam(const firth_charlm *m) {
+    for (size_t i = 0; i < m->off.n; i++)
+        if (!isfinite(m->params[i]) || !isfinite(m->m[i]) || !isfinite(m->v[i]) || m->v[i] < 0)
+            return 0;
+    return 1;
+}
 
 static double now_s(void) {
     struct timespec ts;
@@ -535,11 +604,15 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
     int32_t *ids = text_to_ids(m, text, len, &n, "training text", err);
     if (!ids) return err ? err->status : FIRTH_ERR_INPUT;
     const int T = m->p.seq, B = m->p.batch;
+    firth_status st = firth_charlm_work(m, T, B, err);
+    if (st != FIRTH_OK) {
+        free(ids);
+        return st;
+    }
     size_t n_val = (size_t)floor((double)n * m->p.val_frac);
     size_t n_tr = n - n_val;
     size_t Ls = n_tr / (size_t)B;
     uint64_t cpe = Ls > 0 ? (Ls - 1) / (size_t)T : 0; /* steps per epoch */
-    firth_status st = FIRTH_OK;
     if (cpe == 0) {
         st = firth_fail(err, FIRTH_ERR_INPUT,
                         "the training part of the text has %zu characters, too few for batch %d "
@@ -612,6 +685,16 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
         }
         if (opts->checkpoint &&
             (stop || last || (opts->checkpoint_every && m->step % opts->checkpoint_every == 0))) {
+            /* the loss was finite before this step's update, but the update itself can
+             * overflow (Adam's moments near the float limit): never write what the loader
+             * would refuse (found by tests/fuzz/fuzz_charlm.c) */
+            if (!all_finite_adam(m)) {
+                st = firth_fail(err, FIRTH_ERR_DIVERGED,
+                                "training diverged at step %llu: the weights or Adam's moments "
+                                "overflowed (the last checkpoint written stays as it was; try a "
+                                "lower --lr)", (unsigned long long)m->step);
+                goto out;
+            }
             if ((st = firth_charlm_save(m, opts->checkpoint, err)) != FIRTH_OK) goto out;
             pr.checkpointed = 1; /* a stop asked for now finds the checkpoint up to date */
             if (progress && !stop) stop = progress(&pr, user);
@@ -808,6 +891,21 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
         firth_fail(err, FIRTH_ERR_INPUT, "'%s' is corrupt: its checksum does not match", path);
         goto fail;
     }
+    /* A checkpoint is only written from finite weights (training stops on divergence before
+     * saving), and Adam's second moments are sums of squares: anything else is a damaged or
+     * made-up file, which would otherwise sample from NaN scores or "diverge" on resuming
+     * (found by tests/fuzz/fuzz_charlm.c). */
+    if (!all_finite_adam(m)) {
+        firth_fail(err, FIRTH_ERR_INPUT, "'%s' is corrupt: it holds a non-finite weight or "
+                   "optimizer moment", path);
+        goto fail;
+    }
+    for (uint64_t i = 0; i < state_n; i++)
+        if (!isfinite(m->state[i])) {
+            firth_fail(err, FIRTH_ERR_INPUT, "'%s' is corrupt: its carried state is not finite",
+                       path);
+            goto fail;
+        }
     for (uint32_t i = 0; i < V; i++)
         if (m->vocab[i] >= MAX_VOCAB || (i && m->vocab[i] <= m->vocab[i - 1])) {
             firth_fail(err, FIRTH_ERR_INPUT, "'%s' is corrupt: its vocabulary is not a sorted "

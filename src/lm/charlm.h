@@ -37,7 +37,10 @@ struct firth_charlm {
     firth_rng rng;
     uint64_t text_hash, text_bytes; /* of the training text; 0, 0 before the first run */
     float *state;        /* (L, 2, B, H) carried training state: h then c of each layer */
-    /* scratch, sized for (seq, batch) */
+    /* scratch for up to (work_T, work_B) steps x streams; allocated when first needed
+     * (charlm_work: training needs (seq, batch), generation (1, 1)), so that loading a
+     * checkpoint costs memory in proportion to the file, not to the seq x batch it names */
+    int work_T, work_B;
     firth_lstm_acts *acts; /* (L) */
     float *xemb, *dxemb; /* (T B, E) embedded input and its gradient, when E > 0 */
     float *xin;          /* (L, T B, H) dropped-out input of layer l >= 1 (when dropout > 0) */
@@ -49,9 +52,15 @@ struct firth_charlm {
     float *gen_state;    /* (L, 2, 1, H) */
 };
 
-/* Forward (and with train, backward into m->grads, which it does not zero) over T <= seq steps of
- * B <= batch streams: ids and targets (T, B); state (L, 2, B, H) in and out. Dropout only when
- * train. Returns the summed cross-entropy in nats (targets NULL: 0, only m->logits is filled). */
+/* Makes the scratch hold T steps x B streams (B <= batch); FIRTH_ERR_PARAM when that would not
+ * fit in the machine's memory, FIRTH_ERR_NOMEM when allocating fails. A model from
+ * firth_charlm_new has it for (seq, batch) already. */
+firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err);
+
+/* Forward (and with train, backward into m->grads, which it does not zero) over T steps of B
+ * streams, within the scratch's (work_T, work_B): ids and targets (T, B); state (L, 2, B, H) in
+ * and out. Dropout only when train. Returns the summed cross-entropy in nats (targets NULL: 0,
+ * only m->logits is filled). */
 double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_t *ids,
                                      const int32_t *targets, float *state, int train);
 

@@ -25,6 +25,9 @@ static inline float v_exp(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     float y = p * r * r + r + 1.0f;
+    /* a NaN x (an overflowed pre-activation) passes the clamps; y is then NaN and so is the
+     * result, but converting NaN to int is undefined (found by tests/fuzz/fuzz_charlm.c) */
+    n = n == n ? n : 0.0f;
     union { int32_t i; float f; } s = {.i = ((int32_t)n + 127) << 23};
     return y * s.f;
 }

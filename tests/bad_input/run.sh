@@ -303,6 +303,215 @@ truncations "$T/m.firth" "native model" 1000000000
 truncations "$T/m.bin" "word2vec binary" $(($(wc -c < "$T/m.bin") - 1))
 truncations "$T/m.txt" "word2vec text" $(($(wc -c < "$T/m.txt") - 5))
 
+# --- train --resume: checkpoints that are damaged, cut short or not checkpoints -------------------
+# a real checkpoint: 200 epochs of 18,000 words take long enough (about 2 s) for a SIGINT to land
+# inside training, which then writes the checkpoint and exits 130
+awk 'BEGIN { for (i = 0; i < 2000; i++) print "a b c d e a b a " (i % 2 ? "x" : "y") }' > "$T/k.txt"
+for attempt in 1 2 3 4 5 6 7 8; do
+    "$FIRTH" train --input "$T/k.txt" --output "$T/k.firth" --min-count 1 --dim 2 --epochs 200 \
+        --sample 0 --checkpoint "$T/k.ckpt" --quiet 2> /dev/null &
+    pid=$!
+    sleep "0.$((attempt + 1))"
+    kill -INT "$pid" 2> /dev/null
+    wait "$pid"
+    [ -s "$T/k.ckpt" ] && break
+done
+if [ -s "$T/k.ckpt" ]; then
+    resume() { # name checkpoint-file [corpus]: train --resume must fail and write nothing
+        check "train --resume: $1" "$T/r.firth" "" -- "$FIRTH" train --resume "$2" --input "${3:-$T/k.txt}" --output "$T/r.firth" --quiet
+    }
+    resume "a missing checkpoint" "$T/nope.ckpt"
+    resume "an empty file" "$T/e_empty.txt"
+    resume "binary garbage" "$T/random.bin"
+    resume "a finished native model" "$T/m.firth"
+    resume "a word2vec text model" "$T/m.txt"
+    resume "a directory" "$T"
+    cp "$T/k.ckpt" "$T/kd.ckpt"
+    patch "$T/kd.ckpt" 120 '\377'
+    resume "a damaged training state (checksum)" "$T/kd.ckpt"
+    cp "$T/k.ckpt" "$T/kd.ckpt"
+    size=$(wc -c < "$T/k.ckpt")
+    patch "$T/kd.ckpt" $((size - 20)) '\377\377'
+    resume "a damaged model part (checksum)" "$T/kd.ckpt"
+    cp "$T/k.ckpt" "$T/kd.ckpt"
+    patch "$T/kd.ckpt" 20 '\377\377\377\177'
+    resume "epochs 2^31-1" "$T/kd.ckpt"
+    cp "$T/k.ckpt" "$T/kd.ckpt"
+    patch "$T/kd.ckpt" 8 '\002'
+    resume "version 2" "$T/kd.ckpt"
+    head -c $((size / 2)) "$T/k.ckpt" > "$T/kd.ckpt"
+    resume "cut in half" "$T/kd.ckpt"
+    cp "$T/k.ckpt" "$T/kd.ckpt"
+    printf 'x' >> "$T/kd.ckpt"
+    resume "a byte too many" "$T/kd.ckpt"
+    resume "another corpus" "$T/k.ckpt" "$T/s.txt"
+    check "train --resume: an option the checkpoint fixes (--dim)" "$T/r.firth" "" -- "$FIRTH" train --resume "$T/k.ckpt" --input "$T/k.txt" --output "$T/r.firth" --dim 5
+    check "train --resume: failure keeps the older output" "" "$OLD" -- "$FIRTH" train --resume "$T/kd.ckpt" --input "$T/k.txt" --output "$OLD" --quiet
+    [ -s "$T/k.ckpt" ] && ok "train --resume: the checkpoint survived every refusal" || bad "train --resume" "the checkpoint was removed"
+else
+    bad "train --resume fixture" "no checkpoint from an interrupted run"
+fi
+
+# --- charlm: texts, checkpoints, options --------------------------------------------------------
+printf 'hello world, the cat sat on the mat.\n%.0s' 1 2 3 4 5 6 > "$T/lm.txt"
+"$FIRTH" charlm train --input "$T/lm.txt" --output "$T/lm.clm" --layers 1 --hidden 2 --seq 4 --batch 2 --steps 2 --quiet
+[ -s "$T/lm.clm" ] || bad "fixture lm.clm" "not created"
+lm() { # name, then the arguments of firth charlm train (output $T/c.clm must not appear)
+    name=$1; shift
+    check "charlm train: $name" "$T/c.clm" "" -- "$FIRTH" charlm train --output "$T/c.clm" --quiet "$@"
+}
+lm "empty text" --input "$T/e_empty.txt"
+lm "text shorter than batch x (seq + 1)" --input "$T/lm.txt" --seq 100 --batch 32
+lm "missing text" --input "$T/nope.txt"
+lm "a directory as text" --input "$T"
+lm "--seq 0" --input "$T/lm.txt" --seq 0
+lm "--hidden 100000" --input "$T/lm.txt" --hidden 100000
+lm "--lr nan" --input "$T/lm.txt" --lr nan
+lm "--val-frac 0.9" --input "$T/lm.txt" --val-frac 0.9
+lm "--steps and --epochs" --input "$T/lm.txt" --steps 3 --epochs 1
+lm "model larger than physical memory" --input "$T/lm.txt" --layers 64 --hidden 16384 --seq 1 --batch 1
+lm "validation split of 1 character" --input "$T/lm.txt" --val-frac 0.004 --seq 4 --batch 2
+lm "resume a missing checkpoint" --input "$T/lm.txt" --resume "$T/nope.clm"
+lm "resume a word2vec checkpoint" --input "$T/lm.txt" --resume "$T/k.ckpt"
+lm "resume binary garbage" --input "$T/lm.txt" --resume "$T/random.bin"
+cp "$T/lm.clm" "$T/lmd.clm"
+patch "$T/lmd.clm" 300 '\177'
+lm "resume a damaged checkpoint (checksum)" --input "$T/lm.txt" --resume "$T/lmd.clm"
+head -c 1000 "$T/lm.clm" > "$T/lmt.clm"
+lm "resume a truncated checkpoint" --input "$T/lm.txt" --resume "$T/lmt.clm"
+lm "resume on another text" --input "$T/s.txt" --resume "$T/lm.clm"
+lm "resume with another --hidden" --input "$T/lm.txt" --resume "$T/lm.clm" --hidden 3
+check "charlm train: failure keeps the older checkpoint" "" "$OLD" -- "$FIRTH" charlm train --input "$T/e_empty.txt" --output "$OLD" --quiet
+check "charlm train: --output /dev/full" "" "" -- "$FIRTH" charlm train --input "$T/lm.txt" --output /dev/full --layers 1 --hidden 2 --seq 4 --batch 2 --steps 1 --quiet
+check "charlm sample: a missing checkpoint" "" "" -- "$FIRTH" charlm sample "$T/nope.clm"
+check "charlm sample: an empty file" "" "" -- "$FIRTH" charlm sample "$T/e_empty.txt"
+check "charlm sample: binary garbage" "" "" -- "$FIRTH" charlm sample "$T/random.bin"
+check "charlm sample: a word model" "" "" -- "$FIRTH" charlm sample "$T/m.firth"
+check "charlm sample: a damaged checkpoint" "" "" -- "$FIRTH" charlm sample "$T/lmd.clm"
+check "charlm sample: a prime with characters outside the vocabulary" "" "" -- "$FIRTH" charlm sample "$T/lm.clm" --prime 'xyz'
+check "charlm sample: a prime of invalid UTF-8" "" "" -- "$FIRTH" charlm sample "$T/lm.clm" --prime "$(printf '\377')"
+check "charlm sample: --top-p 0" "" "" -- "$FIRTH" charlm sample "$T/lm.clm" --top-p 0
+check "charlm sample: --temperature -1" "" "" -- "$FIRTH" charlm sample "$T/lm.clm" --temperature -1
+check "charlm eval: a text outside the vocabulary" "" "" -- "$FIRTH" charlm eval "$T/lm.clm" --input "$T/s.txt"
+check "charlm eval: a one-character text" "" "" -- sh -c "printf h > '$T/h.txt' && exec '$FIRTH' charlm eval '$T/lm.clm' --input '$T/h.txt'"
+check "charlm eval: a truncated checkpoint" "" "" -- "$FIRTH" charlm eval "$T/lmt.clm" --input "$T/lm.txt"
+check "charlm: unknown subcommand" "" "" -- "$FIRTH" charlm fit
+
+# --- wordlm and complete ------------------------------------------------------------------------
+awk 'BEGIN { for (i = 0; i < 30; i++) print "the cat sat on the mat . a dog ran home !" }' > "$T/w.txt"
+"$FIRTH" train --input "$T/w.txt" --output "$T/wv.txt" --min-count 1 --dim 3 --epochs 1 --quiet
+"$FIRTH" wordlm train --vectors "$T/wv.txt" --input "$T/w.txt" --output "$T/w.wlm" --context 2 --epochs 1 --quiet
+[ -s "$T/w.wlm" ] || bad "fixture w.wlm" "not created"
+wl() { # name, then arguments of firth wordlm train (output $T/c.wlm must not appear)
+    name=$1; shift
+    check "wordlm train: $name" "$T/c.wlm" "" -- "$FIRTH" wordlm train --output "$T/c.wlm" --quiet "$@"
+}
+wl "missing vectors" --vectors "$T/nope.txt" --input "$T/w.txt"
+wl "vectors of binary garbage" --vectors "$T/random.bin" --input "$T/w.txt"
+wl "a character model as vectors" --vectors "$T/lm.clm" --input "$T/w.txt"
+wl "empty text" --vectors "$T/wv.txt" --input "$T/e_empty.txt"
+wl "text of white space only" --vectors "$T/wv.txt" --input "$T/e_comments.tsv" --max-vocab 0 --min-count 1000
+wl "invalid UTF-8 text" --vectors "$T/wv.txt" --input "$T/c_invalid.txt"
+wl "--context 0" --vectors "$T/wv.txt" --input "$T/w.txt" --context 0
+wl "--context 257" --vectors "$T/wv.txt" --input "$T/w.txt" --context 257
+wl "--negative with the hinge loss" --vectors "$T/wv.txt" --input "$T/w.txt" --negative 5
+wl "--lr 0" --vectors "$T/wv.txt" --input "$T/w.txt" --lr 0
+wl "--lr 100 with embedding training diverges" --vectors "$T/wv.txt" --input "$T/w.txt" --lr 100 --train-embeddings --emb-lr 100 --epochs 20
+# the last update overflowing the weights unseen wrote a model its own loader refused (fixed)
+wl "weights overflow in the last update" --vectors "$T/wv.txt" --input "$T/w.txt" --lr 100 --loss log --train-embeddings --emb-lr 100 --alpha 0 --epochs 20
+printf '3 2\nthe 1e30 1e30\ncat -1e30 1e30\nsat 1e30 -1e30\n' > "$T/wbig.txt"
+wl "vectors of 1e30 diverge" --vectors "$T/wbig.txt" --input "$T/w.txt" --epochs 2
+check "wordlm train: --output /dev/full" "" "" -- "$FIRTH" wordlm train --vectors "$T/wv.txt" --input "$T/w.txt" --output /dev/full --quiet
+cp "$T/w.wlm" "$T/wu.wlm"
+check "wordlm update: invalid UTF-8 keeps the model" "" "$T/wu.wlm" -- "$FIRTH" wordlm update "$T/wu.wlm" --input "$T/c_invalid.txt" --quiet
+check "wordlm update: an empty text keeps the model" "" "$T/wu.wlm" -- "$FIRTH" wordlm update "$T/wu.wlm" --input "$T/e_empty.txt" --quiet
+check "wordlm update: a missing model" "$T/nope.wlm" "" -- "$FIRTH" wordlm update "$T/nope.wlm" --input "$T/w.txt" --quiet
+check "wordlm update: a word2vec model" "" "$T/m.firth" -- "$FIRTH" wordlm update "$T/m.firth" --input "$T/w.txt" --quiet
+head -c 300 "$T/w.wlm" > "$T/wt.wlm"
+check "wordlm update: a truncated model" "" "$T/wt.wlm" -- "$FIRTH" wordlm update "$T/wt.wlm" --input "$T/w.txt" --quiet
+cp "$T/w.wlm" "$T/wn.wlm"
+size=$(wc -c < "$T/w.wlm")
+patch "$T/wn.wlm" $((size - 4)) '\000\000\300\177'
+check "wordlm update: a NaN weight" "" "$T/wn.wlm" -- "$FIRTH" wordlm update "$T/wn.wlm" --input "$T/w.txt" --quiet
+cp "$T/w.wlm" "$T/wv.wlm"
+patch "$T/wv.wlm" 48 '\377\377\377\377\377\377\377\377'
+check "wordlm eval: vocabulary 2^64-1" "" "" -- "$FIRTH" wordlm eval "$T/wv.wlm" --input "$T/w.txt"
+check "wordlm eval: binary garbage" "" "" -- "$FIRTH" wordlm eval "$T/random.bin" --input "$T/w.txt"
+check "wordlm eval: an empty text" "" "" -- "$FIRTH" wordlm eval "$T/w.wlm" --input "$T/e_empty.txt"
+check "wordlm eval: invalid UTF-8 text" "" "" -- "$FIRTH" wordlm eval "$T/w.wlm" --input "$T/c_invalid.txt"
+check "wordlm: unknown subcommand" "" "" -- "$FIRTH" wordlm fit
+check "complete: a missing model" "" "" -- "$FIRTH" complete "$T/nope.wlm" "the cat"
+check "complete: a word2vec model" "" "" -- "$FIRTH" complete "$T/m.firth" "the cat"
+check "complete: a character model" "" "" -- "$FIRTH" complete "$T/lm.clm" "the cat"
+check "complete: a truncated model" "" "" -- "$FIRTH" complete "$T/wt.wlm" "the cat"
+check "complete: a seed of invalid UTF-8" "" "" -- "$FIRTH" complete "$T/w.wlm" "$(printf 'the \377')"
+check "complete: --length 0" "" "" -- "$FIRTH" complete "$T/w.wlm" "the cat" --length 0
+check "complete: --top-p 0" "" "" -- "$FIRTH" complete "$T/w.wlm" "the cat" --top-p 0
+check "complete: --temperature -1" "" "" -- "$FIRTH" complete "$T/w.wlm" "the cat" --temperature -1
+check "complete: no seed" "" "" -- "$FIRTH" complete "$T/w.wlm"
+
+# --- project ------------------------------------------------------------------------------------
+H=$T/p.html
+check "project: a missing model" "$H" "" -- "$FIRTH" project "$T/nope.txt" --html "$H"
+check "project: binary garbage" "$H" "" -- "$FIRTH" project "$T/random.bin" --html "$H"
+check "project: a character model" "$H" "" -- "$FIRTH" project "$T/lm.clm" --html "$H"
+check "project: one word" "$H" "" -- "$FIRTH" project "$T/vec_longword.txt" --html "$H"
+check "project: a NaN vector" "$H" "" -- "$FIRTH" project "$T/vec_NaN value.txt" --html "$H"
+check "project: --words 0" "$H" "" -- "$FIRTH" project "$T/m.txt" --html "$H" --words 0
+check "project: --words 50001" "$H" "" -- "$FIRTH" project "$T/m.txt" --html "$H" --words 50001
+check "project: -k 101" "$H" "" -- "$FIRTH" project "$T/m.txt" --html "$H" -k 101
+check "project: --method tsne" "$H" "" -- "$FIRTH" project "$T/m.txt" --html "$H" --method tsne
+check "project: no --html" "" "" -- "$FIRTH" project "$T/m.txt"
+check "project: --html in a missing directory" "" "" -- "$FIRTH" project "$T/m.txt" --html "$T/no/dir/p.html"
+check "project: --html /dev/full" "" "" -- "$FIRTH" project "$T/m.txt" --html /dev/full
+check "project: failure keeps the older page" "" "$OLD" -- "$FIRTH" project "$T/random.bin" --html "$OLD"
+
+# --- the newer formats cut short ---------------------------------------------------------------
+# a tiny file of each kind (charlm checkpoint, word model, word2vec checkpoint), cut at every
+# offset below 256 and every 7th above: every prefix must be refused by the command that reads
+# it, with nothing written
+cuts() { # file name command... (the command reads $T/cut, and must not create $T/cut_out)
+    # the checks of `check`, with fewer processes per prefix (thousands of them): exit 1 or 2,
+    # one line starting "firth: ", no sanitizer report, no output, no hang
+    f=$1 cname=$2
+    shift 2
+    size=$(wc -c < "$f")
+    off=0 n_ok=0 n_bad=0
+    while [ "$off" -lt "$size" ]; do
+        head -c "$off" "$f" > "$T/cut"
+        timeout -k 5 "$BAD_TIMEOUT" "$@" > /dev/null 2> "$T/stderr" < /dev/null
+        rc=$?
+        l1= l2=
+        { IFS= read -r l1; IFS= read -r l2; } < "$T/stderr"
+        why=
+        case $rc in 1 | 2) ;; *) why="exit $rc" ;; esac
+        case $l1 in "firth: "*) ;; *) why="$why; first line: $l1" ;; esac
+        [ -n "$l2" ] && why="$why; more than one line: $l2"
+        [ -e "$T/cut_out" ] && why="$why; wrote an output" && rm -f "$T/cut_out"
+        if [ -n "$why" ]; then
+            n_bad=$((n_bad + 1))
+            bad "$cname cut at $off of $size" "$why"
+        else
+            n_ok=$((n_ok + 1))
+            passed=$((passed + 1))
+        fi
+        # every offset in the headers (and the first rows); further on, every 7th (all
+        # residues mod 4 and 8 come round: floats and u64s cut at each of their bytes)
+        off=$((off < 256 ? off + 1 : off + 7))
+    done
+    echo "     ($cname: $size bytes, $n_ok prefixes refused cleanly, $n_bad not)"
+}
+printf 'ab ba ab\n' > "$T/ab.txt"
+"$FIRTH" charlm train --input "$T/ab.txt" --output "$T/ab.clm" --layers 1 --hidden 1 --seq 1 --batch 1 --steps 1 --val-frac 0 --quiet
+cuts "$T/ab.clm" "charlm checkpoint" "$FIRTH" charlm train --resume "$T/cut" --input "$T/ab.txt" --output "$T/cut_out" --quiet
+printf 'a b a b b a\n' > "$T/ab2.txt"
+"$FIRTH" train --input "$T/ab2.txt" --output "$T/ab.vec" --min-count 1 --dim 1 --epochs 1 --quiet
+"$FIRTH" wordlm train --vectors "$T/ab.vec" --input "$T/ab2.txt" --output "$T/ab.wlm" --context 1 --epochs 1 --quiet
+cuts "$T/ab.wlm" "word model" "$FIRTH" wordlm update "$T/cut" --input "$T/ab2.txt" --output "$T/cut_out" --quiet
+# the fuzz seed of a one-epoch, one-thread checkpoint (tests/fuzz/make_seeds.py), on this
+# battery's corpus: every prefix fails to load, and the whole file names another corpus
+cuts "$here/../fuzz/corpus/w2v_ckpt/sg_ns_e1_start_run" "word2vec checkpoint" "$FIRTH" train --resume "$T/cut" --input "$T/k.txt" --output "$T/cut_out" --quiet
+
 # --- lines of 1 GiB -----------------------------------------------------------------------------
 free_kib=$(df -Pk "$T" | awk 'NR == 2 { print $4 }')
 if [ "${FIRTH_SKIP_HUGE:-0}" = 1 ]; then
