@@ -37,10 +37,21 @@ BLAS_LIBS   = $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 LAPACK_CFLAGS = $(shell pkg-config --cflags lapacke 2>/dev/null)
 LAPACK_LIBS   = $(shell pkg-config --libs lapacke 2>/dev/null || echo -llapacke)
 
+# MPI (Debian: libopenmpi-dev, openmpi-bin; scripts/deps.sh --mpi): when mpicc is found,
+# src/dist/mpi.c (the only file that includes <mpi.h>) is built with FIRTH_WITH_MPI and everything
+# links libmpi, so that `mpirun -np R build/firth train ...` trains on R processes; without it the
+# same sources build a single-process firth. MPI=0 leaves MPI out even where it is installed.
+# Evaluated lazily, like OpenBLAS's flags, so that `make test` can install it first.
+MPI ?= auto
+ifneq ($(MPI),0)
+MPI_CFLAGS = $(shell mpicc --showme:compile 2>/dev/null)
+MPI_LIBS   = $(shell mpicc --showme:link 2>/dev/null)
+endif
+
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
            $(OPT) $(ARCH) -fopenmp-simd -fPIC -pthread $(SANFLAGS) \
            -Iinclude -Isrc -I$(BUILD)/gen $(BLAS_CFLAGS) $(LAPACK_CFLAGS)
-LDLIBS  += $(LAPACK_LIBS) $(BLAS_LIBS) -lm -pthread
+LDLIBS  += $(LAPACK_LIBS) $(BLAS_LIBS) $(MPI_LIBS) -lm -pthread
 LDFLAGS += $(SANFLAGS)
 
 LIB_SRC  := $(wildcard src/*/*.c)
@@ -54,7 +65,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
 
-.PHONY: all deps demo test check-deps clean bench fuzz fuzz-build
+.PHONY: all deps demo test check-deps clean bench fuzz fuzz-build FORCE
 all: $(BUILD)/libfirth.a $(BUILD)/libfirth.so $(BUILD)/firth $(BUILD)/firth_tests $(FUZZ_REPLAY)
 
 $(BUILD)/obj/%.o: %.c
@@ -66,6 +77,19 @@ $(BUILD)/gen/projector_page.h: src/embed/projector_page.html scripts/embed_text.
 	@mkdir -p $(dir $@)
 	scripts/embed_text.sh $< projector_page > $@.tmp && mv $@.tmp $@
 $(BUILD)/obj/src/embed/projector.o: $(BUILD)/gen/projector_page.h
+
+# MPI found or not: said on every build; mpi.o is rebuilt when the answer changes (the flags are
+# kept in $(BUILD)/gen/mpi.flags, rewritten only when they differ)
+$(BUILD)/obj/src/dist/mpi.o: CFLAGS += $(if $(MPI_LIBS),-DFIRTH_WITH_MPI $(MPI_CFLAGS))
+$(BUILD)/obj/src/dist/mpi.o: $(BUILD)/gen/mpi.flags
+$(BUILD)/gen/mpi.flags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(MPI_CFLAGS) $(MPI_LIBS)' > $@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+	@if [ -n "$(MPI_LIBS)" ]; then \
+	    echo "MPI: yes, $$(mpirun --version 2>/dev/null | head -n 1) (mpirun -np R $(BUILD)/firth train ...)"; \
+	elif [ "$(MPI)" = 0 ]; then echo "MPI: off (MPI=0; single-process build)"; \
+	else echo "MPI: no (single-process build; scripts/deps.sh --mpi installs Open MPI)"; fi
 
 $(BUILD)/libfirth.a: $(LIB_OBJ)
 	ar rcs $@ $^

@@ -17,7 +17,11 @@ static const char *const usage_text =
     "on Ctrl-C to --checkpoint FILE (default OUT.ckpt), and removed when training ends well.\n"
     "  firth train --resume OUT.ckpt --input FILE --output OUT\n"
     "continues from it (same inputs; hyper-parameters and threads come from the checkpoint;\n"
-    "Ctrl-C then updates that checkpoint).";
+    "Ctrl-C then updates that checkpoint).\n\n"
+    "Under mpirun (a firth built with MPI) the processes train one model together:\n"
+    "  mpirun -np 4 firth train --input FILE --output OUT --threads 8 --sync-every 100000\n"
+    "each reads a quarter of FILE with 8 threads, and they add up their updates every 100k words\n"
+    "each; rank 0 writes OUT (docs/cli.md, docs/scaling.md). Checkpoints are single-process.";
 
 /* The options a resumed run may give: the rest come from the checkpoint. */
 static const char *const resume_opts[] = {"--input", "--output", "--format", "--quiet",
@@ -91,6 +95,19 @@ static int on_progress(const firth_progress *p, void *user) {
     return interrupted;
 }
 
+/* A usage error found after MPI started: every rank has it (the arguments are the same), only
+ * rank 0 says it. */
+static int usage_error_on(int rank, const char *msg) {
+    if (rank == 0) return cli_usage_error("%s", msg);
+    return EXIT_USAGE;
+}
+
+/* A failure every rank agreed on: rank 0 says it. */
+static int fail_on(int rank, const firth_error *err) {
+    if (rank == 0) return cli_fail(err);
+    return cli_exit_code(err->status);
+}
+
 static int format_from_name(const char *path) {
     const char *dot = strrchr(path, '.');
     if (dot && strcmp(dot, ".bin") == 0) return FIRTH_FORMAT_W2V_BIN;
@@ -106,7 +123,9 @@ int cmd_train(int argc, char **argv) {
                *ckpt_path = NULL;
     double ckpt_every = -1.0;
     char ckpt_default[4096];
-    int format = -1, arch = 0, loss = 0, quiet = 0, utf8 = 0, batch = 0;
+    int format = -1, arch = 0, loss = 0, quiet = 0, utf8 = 0, batch = 0, sync_reduce = 0,
+        sync_rows = 0;
+    firth_w2v_dist_params dp = firth_w2v_dist_default_params();
     double alpha = 0.0;
     uint64_t min_count = 5, max_vocab = 0, prune_at = 20000000;
     const cli_opt opts[] = {
@@ -151,10 +170,22 @@ int cmd_train(int argc, char **argv) {
          "where checkpoints go (default OUT.ckpt)"},
         {"--resume", OPT_STR, &resume, 0, 0, NULL, "CKPT",
          "continue the training saved in this checkpoint"},
+        {"--sync-every", OPT_U64, &dp.sync_every, 1, 1e18, NULL, "WORDS",
+         "under mpirun: words each process reads between synchronisations (default 100000)"},
+        {"--sync-reduce", OPT_CHOICE, &sync_reduce, 0, 0, "sum|average|row-mean", NULL,
+         "under mpirun: add up the processes' updates, average the weights, or each row's "
+         "mean over the processes that changed it (default sum)"},
+        {"--sync-rows", OPT_CHOICE, &sync_rows, 0, 0, "auto|all", NULL,
+         "under mpirun: send only the changed rows when that is less than 70% (auto) or all"},
         {"--quiet", OPT_FLAG, &quiet, 0, 0, NULL, NULL, "no progress on stderr"},
     };
     int rc = cli_parse(argc, argv, 2, opts, sizeof opts / sizeof *opts, &positional, usage_text);
     if (rc != 0) {
+        if (rc > 0)
+            printf("\nMPI: %s\n", firth_dist_built_with_mpi()
+                                       ? "built in (mpirun -np R firth train ... trains on R "
+                                         "processes)"
+                                       : "not built in (single process only)");
         cli_list_free(&inputs), cli_list_free(&positional);
         return rc > 0 ? 0 : EXIT_USAGE;
     }
@@ -163,6 +194,8 @@ int cmd_train(int argc, char **argv) {
     firth_vocab *vocab = NULL;
     firth_w2v *model = NULL;
     firth_w2v_resume *state = NULL;
+    firth_dist *dist = NULL;
+    int rank = 0, ranks = 1;
     rc = 0;
     if (positional.n) {
         rc = cli_usage_error("unexpected argument '%s' (inputs go after --input)", positional.items[0]);
@@ -194,14 +227,42 @@ int cmd_train(int argc, char **argv) {
     text.utf8 = utf8 ? FIRTH_UTF8_REPLACE : FIRTH_UTF8_STRICT;
     if (format < 0) format = format_from_name(output);
     if (firth_w2v_check_params(&p, &err) != FIRTH_OK) goto fail;
-    /* outputs are checked before hours of training, not after */
-    if (firth_check_writable(output, &err) != FIRTH_OK) goto fail;
-    if (save_vocab && firth_check_writable(save_vocab, &err) != FIRTH_OK) goto fail;
-    if (ckpt_path && firth_check_writable(ckpt_path, &err) != FIRTH_OK) goto fail;
+    dp.reduce = (firth_dist_reduce)sync_reduce; /* the choices are in the enum's order */
+    if (sync_rows) dp.sparse_below = 0.0;
+
+    /* under mpirun: join the other processes (a group of one otherwise). From here on a failure
+     * on one rank is agreed on by all (firth_dist_agree) and said once, by rank 0. */
+    dist = firth_dist_init(&argc, &argv, &err);
+    if (!dist) goto fail;
+    rank = firth_dist_rank(dist);
+    ranks = firth_dist_size(dist);
+    if (rank > 0) quiet = 1;
+    if (ranks > 1) {
+        if (resume || ckpt_path) {
+            rc = usage_error_on(rank, "checkpoints (--resume, --checkpoint, --checkpoint-every) "
+                                      "are not available with more than one MPI process; run "
+                                      "without mpirun to use them");
+            goto out;
+        }
+        for (size_t i = 0; i < inputs.n; i++)
+            if (strcmp(inputs.items[i], "-") == 0) {
+                rc = usage_error_on(rank, "--input - (standard input) cannot be used with more "
+                                          "than one MPI process: every process reads the files");
+                goto out;
+            }
+    }
+    /* outputs are checked before hours of training, not after; rank 0 writes them */
+    firth_status st = FIRTH_OK;
+    if (rank == 0) {
+        st = firth_check_writable(output, &err);
+        if (st == FIRTH_OK && save_vocab) st = firth_check_writable(save_vocab, &err);
+        if (st == FIRTH_OK && ckpt_path) st = firth_check_writable(ckpt_path, &err);
+    }
+    if (firth_dist_agree(dist, st, &err) != FIRTH_OK) goto fail;
 
     signal(SIGINT, on_sigint); /* from here on, Ctrl-C ends cleanly with nothing written */
     corpus = firth_corpus_open(inputs.items, inputs.n, &err);
-    if (!corpus) goto fail;
+    if (firth_dist_agree(dist, corpus ? FIRTH_OK : err.status, &err) != FIRTH_OK) goto fail;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (resume) {
@@ -218,20 +279,27 @@ int cmd_train(int argc, char **argv) {
     }
     if (read_vocab) {
         vocab = firth_vocab_load(read_vocab, &err);
-        if (!vocab) goto fail;
+        if (firth_dist_agree(dist, vocab ? FIRTH_OK : err.status, &err) != FIRTH_OK) goto fail;
     } else {
         vocab = firth_vocab_new(&err);
-        if (!vocab) goto fail;
+        if (firth_dist_agree(dist, vocab ? FIRTH_OK : err.status, &err) != FIRTH_OK) goto fail;
         firth_vocab_set_prune_at(vocab, prune_at);
-        if (!quiet) fprintf(stderr, "counting words...\n");
-        if (firth_vocab_count(vocab, corpus, &text, &err) != FIRTH_OK) goto fail;
+        if (!quiet)
+            fprintf(stderr, ranks > 1 ? "counting words on %d processes...\n"
+                                      : "counting words...\n", ranks);
+        /* each rank counts its part, then the counts are merged (firth_vocab_count alone) */
+        if (firth_vocab_count_dist(vocab, corpus, &text, dist, &err) != FIRTH_OK) goto fail;
     }
-    if (interrupted) {
-        fprintf(stderr, "firth: interrupted; nothing was written to '%s'\n", output);
+    if (firth_dist_agree(dist, interrupted ? FIRTH_ERR_CANCELLED : FIRTH_OK, &err) != FIRTH_OK) {
+        if (rank == 0)
+            fprintf(stderr, "firth: interrupted; nothing was written to '%s'\n", output);
         rc = 130;
         goto out;
     }
-    if (firth_vocab_finalize(vocab, min_count, max_vocab, &err) != FIRTH_OK) goto fail;
+    st = firth_vocab_finalize(vocab, min_count, max_vocab, &err);
+    if (firth_dist_agree(dist, st, &err) != FIRTH_OK) goto fail;
+    uint64_t vocab_hash = 0;
+    if (firth_vocab_check_dist(vocab, dist, &vocab_hash, &err) != FIRTH_OK) goto fail;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!quiet) {
         fprintf(stderr, "vocabulary: %zu words (with %s), %llu training words per epoch, %.1fs\n",
@@ -244,20 +312,34 @@ int cmd_train(int argc, char **argv) {
                     "%llu times were dropped, so rare counts are approximate)\n",
                     (unsigned long long)firth_vocab_prune_passes(vocab),
                     (unsigned long long)firth_vocab_prune_threshold(vocab));
+        if (ranks > 1)
+            fprintf(stderr, "mpi: %d processes x %d threads; the vocabulary is identical on "
+                            "every process (hash %016llx)\n",
+                    ranks, p.threads, (unsigned long long)vocab_hash);
     }
-    if (save_vocab && firth_vocab_save(vocab, save_vocab, &err) != FIRTH_OK) goto fail;
+    st = rank == 0 && save_vocab ? firth_vocab_save(vocab, save_vocab, &err) : FIRTH_OK;
+    if (firth_dist_agree(dist, st, &err) != FIRTH_OK) goto fail;
 
     model = firth_w2v_new(vocab, &p, &err);
     vocab = NULL; /* the model took it */
-    if (!model) goto fail;
+    if (firth_dist_agree(dist, model ? FIRTH_OK : err.status, &err) != FIRTH_OK) goto fail;
 train:;
     /* the workers are the parallelism; OpenBLAS's own threads would only compete with them */
     openblas_set_num_threads(1);
     progress_state ps = {.tty = isatty(STDERR_FILENO), .quiet = quiet};
     firth_w2v_checkpoints ck = {ckpt_path, ckpt_every > 0 ? ckpt_every : 0.0, state};
-    firth_status st =
-        firth_w2v_train_resumable(model, corpus, &text, &ck, on_progress, &ps, &err);
+    firth_w2v_dist_stats ds;
+    if (ranks > 1)
+        st = firth_w2v_train_dist(model, corpus, &text, dist, &dp, on_progress, &ps, &ds, &err);
+    else
+        st = firth_w2v_train_resumable(model, corpus, &text, &ck, on_progress, &ps, &err);
     if (ps.line_open) fputs("\r\033[K", stderr);
+    if (ranks > 1 && st == FIRTH_ERR_CANCELLED) {
+        if (rank == 0)
+            fprintf(stderr, "firth: interrupted; nothing was written to '%s'\n", output);
+        rc = 130;
+        goto out;
+    }
     if (st == FIRTH_ERR_CANCELLED && interrupted) {
         if (ckpt_path)
             fprintf(stderr,
@@ -276,15 +358,31 @@ train:;
         fprintf(stderr, "trained %llu words in %s: %.0f words/s (%.0f per thread)\n",
                 (unsigned long long)ps.last.words_done, took, ps.last.words_per_s,
                 ps.last.words_per_s_thread);
+        if (ranks > 1)
+            fprintf(stderr,
+                    "mpi: %llu rounds (every %llu words per process, %s), %llu of them with "
+                    "only the changed rows; %.1f%% of the rows, %.1f MB per round; rank 0 waited "
+                    "%.2fs for the others and %.2fs synchronising (%.2fs in MPI_Allreduce), of "
+                    "%.2fs (%.1f%%); weights %s on every process\n",
+                    (unsigned long long)ds.rounds, (unsigned long long)dp.sync_every,
+                    dp.reduce == FIRTH_DIST_AVERAGE   ? "averaged"
+                    : dp.reduce == FIRTH_DIST_ROW_MEAN ? "row means"
+                                                       : "sum of updates",
+                    (unsigned long long)ds.sparse_rounds, 100.0 * ds.rows_sent,
+                    ds.bytes_per_round / 1e6, ds.wait_s, ds.reduce_s, ds.allreduce_s, ds.train_s,
+                    ds.train_s > 0 ? 100.0 * (ds.wait_s + ds.reduce_s) / ds.train_s : 0.0,
+                    ds.identical ? "identical" : "NOT identical");
     }
-    if (firth_w2v_save(model, output, (firth_format)format, &err) != FIRTH_OK) goto fail;
+    st = rank == 0 ? firth_w2v_save(model, output, (firth_format)format, &err) : FIRTH_OK;
+    if (firth_dist_agree(dist, st, &err) != FIRTH_OK) goto fail;
     if (!quiet) fprintf(stderr, "wrote %s\n", output);
     /* the finished model replaces the checkpoint */
     if (ckpt_path) unlink(ckpt_path);
     goto out;
 fail:
-    rc = cli_fail(&err);
+    rc = fail_on(rank, &err);
 out:
+    firth_dist_free(dist);
     firth_w2v_free(model);
     firth_w2v_resume_free(state);
     firth_vocab_free(vocab);

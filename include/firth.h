@@ -314,6 +314,122 @@ firth_status firth_w2v_save(const firth_w2v *model, const char *path, firth_form
 firth_w2v *firth_w2v_load(const char *path, firth_error *err);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Distributed word2vec training over MPI (optional)                                           */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * When the library is built with MPI (the Makefile finds Open MPI's mpicc), `mpirun -np R`
+ * starts R processes ("ranks") that train one model together: each reads its own byte range of
+ * the corpus, the vocabulary is counted in parallel and merged, and the ranks synchronise the
+ * weights with an all-reduce every `sync_every` words (docs/scaling.md). No MPI type appears in
+ * this header: a firth_dist stands for the group of processes. Without MPI, or when a program is
+ * not started by mpirun, a firth_dist is a group of one and every function below behaves as
+ * its single-process counterpart.
+ *
+ * The functions marked "collective" must be called by every rank of the group, in the same
+ * order, with the same arguments (except where noted), from the thread that created the group;
+ * they return the same status on every rank, so that no rank is left waiting for the others.
+ */
+typedef struct firth_dist firth_dist;
+
+/* 1 when this library was built with MPI, else 0. */
+int firth_dist_built_with_mpi(void);
+
+/* Joins the group of processes this one was started in. Under an MPI launcher (recognised by
+ * the variables it sets: OMPI_COMM_WORLD_SIZE, PMI_SIZE, PMIX_RANK) this starts MPI
+ * (MPI_Init_thread with MPI_THREAD_FUNNELED unless the program did so already: only the thread
+ * calling the collective functions uses MPI, worker threads never do); otherwise the group is
+ * this process alone and MPI is not started. NULL and FIRTH_ERR_PARAM when a launcher started
+ * several processes but the library was built without MPI (each would train alone and they
+ * would all write the same output). `argc`/`argv` may be NULL. */
+firth_dist *firth_dist_init(int *argc, char ***argv, firth_error *err);
+/* Leaves the group: finalises MPI if firth_dist_init started it (collective). Accepts NULL. */
+void firth_dist_free(firth_dist *dist);
+int firth_dist_rank(const firth_dist *dist); /* 0..size-1 */
+int firth_dist_size(const firth_dist *dist);
+
+/* Collective: every rank passes the status of a step it did alone (and `err` with its message);
+ * all return the status of the lowest rank that failed, with that rank's message (prefixed
+ * "rank N: " when N > 0) in `err`, or FIRTH_OK when every rank succeeded. */
+firth_status firth_dist_agree(const firth_dist *dist, firth_status status, firth_error *err);
+
+/* The byte range of part `part` (0-based) of a corpus cut into `parts` equal ranges (the last
+ * takes the remainder). Rank r of R reads part r; worker t of T threads on rank r reads part
+ * r*T + t of R*T. Tokenizers over the parts together see exactly the tokens of the whole. */
+void firth_corpus_part(const firth_corpus *corpus, uint64_t part, uint64_t parts,
+                       uint64_t *begin, uint64_t *end);
+
+/* Collective: counts the tokens of this rank's part of the corpus and merges the counts of all
+ * ranks (each word is summed by the rank its hash names, then every rank receives every sum),
+ * so that every rank holds the counts of the whole corpus; finalize it next, as after
+ * firth_vocab_count. The corpus must be the same on every rank (its size and fingerprint are
+ * compared: FIRTH_ERR_INPUT if not). Pruning (prune_at) applies to each rank's own table while
+ * counting, so with pruning rare counts are approximate in a different way than in one process.
+ * `vocab` must be new (nothing added). */
+firth_status firth_vocab_count_dist(firth_vocab *vocab, const firth_corpus *corpus,
+                                    const firth_text_params *params, const firth_dist *dist,
+                                    firth_error *err);
+
+/* Collective: a 64-bit hash of a finalized vocabulary (words in id order and their counts) into
+ * *hash (may be NULL), compared across the ranks: FIRTH_ERR_INPUT when two ranks differ. */
+firth_status firth_vocab_check_dist(const firth_vocab *vocab, const firth_dist *dist,
+                                    uint64_t *hash, firth_error *err);
+
+/* How a round combines the ranks' weights W_r, which all started from S (the weights after the
+ * last round), row by row: */
+typedef enum firth_dist_reduce {
+    FIRTH_DIST_SUM_DELTAS = 0, /* S + sum_r (W_r - S): every update counts in full, as in one
+                                * process, but R ranks' updates to a frequent row, each computed
+                                * from the same stale S, add up and can overshoot */
+    FIRTH_DIST_AVERAGE = 1,    /* (1/R) sum_r W_r: stable, but every update counts 1/R */
+    FIRTH_DIST_ROW_MEAN = 2    /* S + (1/c) sum_r (W_r - S), c = the number of ranks that changed
+                                * the row: a rare word's update (one rank) counts in full, a
+                                * frequent word's rows are averaged */
+} firth_dist_reduce;
+
+typedef struct firth_w2v_dist_params {
+    uint64_t sync_every;      /* training words (in the vocabulary, before subsampling) each rank
+                               * reads between two synchronisations; default 100,000 */
+    firth_dist_reduce reduce; /* default FIRTH_DIST_SUM_DELTAS (bench/RESULTS.md says why) */
+    double sparse_below;      /* send only the rows some rank changed when they are fewer than
+                               * this share of all rows; 0: always every row; default 0.7 */
+} firth_w2v_dist_params;
+
+firth_w2v_dist_params firth_w2v_dist_default_params(void);
+
+/* What a distributed training did (the same on every rank except the times). */
+typedef struct firth_w2v_dist_stats {
+    int ranks;
+    uint64_t rounds;        /* synchronisations, the final one included */
+    uint64_t sparse_rounds; /* of which sent only the changed rows */
+    double rows_sent;       /* mean share of the model's rows sent per round (0..1) */
+    double bytes_per_round; /* mean payload of one round's all-reduce, bytes */
+    double wait_s;          /* this rank's time waiting for the others to reach a round */
+    double reduce_s;        /* this rank's time synchronising the model: the all-reduce calls
+                             * and the local work around them (finding, packing, applying rows) */
+    double allreduce_s;     /* of which inside the all-reduce calls */
+    double train_s;         /* this rank's wall time of the whole training */
+    uint64_t model_hash;    /* hash of the final weights on this rank */
+    int identical;          /* 1 when the final weights are bit-identical on every rank */
+} firth_w2v_dist_stats;
+
+/* Collective: trains as firth_w2v_train, every rank on its part of the corpus with
+ * params.threads threads, synchronising every dp->sync_every words (dp NULL: defaults). Every
+ * rank must pass a model made the same way (same vocabulary, parameters and seed: checked);
+ * rank 0's initial weights are broadcast first, and when it returns FIRTH_OK every rank holds
+ * the same trained weights (write them from rank 0). Worker t of rank r draws from seed +
+ * r*threads + t. The learning rate follows the global word count (between two rounds each
+ * rank assumes the others go as fast as itself). The progress callback runs on every rank with
+ * the global counts (words_done and words_per_s for all ranks, threads = ranks x threads); its
+ * loss is this rank's, and epoch losses are over all ranks. A cancel on any rank stops every
+ * rank at the next round (FIRTH_ERR_CANCELLED everywhere). Checkpoints are not available here.
+ * `stats` may be NULL. With a group of one it is firth_w2v_train. */
+firth_status firth_w2v_train_dist(firth_w2v *model, const firth_corpus *corpus,
+                                  const firth_text_params *text, const firth_dist *dist,
+                                  const firth_w2v_dist_params *dp, firth_progress_fn progress,
+                                  void *user, firth_w2v_dist_stats *stats, firth_error *err);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Keyed vectors: loading embeddings and querying them                                         */
 /* ------------------------------------------------------------------------------------------ */
 

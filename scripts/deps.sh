@@ -2,9 +2,11 @@
 # deps.sh - installs the Debian packages firth needs, or says how.
 #   scripts/deps.sh          what the build needs (gcc, make, OpenBLAS, LAPACKE, pkg-config)
 #   scripts/deps.sh --test   also what the full test suite uses (python3-gensim, numpy, torch,
-#                            sklearn, and chromium for the projector page's browser test)
+#                            sklearn, chromium for the projector page's browser test, and Open MPI
+#                            for the multi-process training tests)
 #   scripts/deps.sh --bench  also the peers of the benchmarks (fasttext, gensim, scipy)
 #   scripts/deps.sh --fuzz   clang and its libFuzzer runtime (make fuzz, tests/fuzz/run.sh)
+#   scripts/deps.sh --mpi    Open MPI (mpicc, mpirun): `make` then builds firth with MPI
 # As root it runs apt-get; otherwise it prints the exact command and exits 1.
 set -eu
 
@@ -14,11 +16,12 @@ want() { for p in "$@"; do have_pkg "$p" || need="$need $p"; done; }
 
 want gcc make pkg-config libopenblas-dev liblapacke-dev
 case "${1:-}" in
---test) want python3-gensim python3-numpy python3-torch python3-sklearn chromium ;;
---bench) want python3-gensim python3-numpy python3-scipy python3-torch python3-sklearn fasttext time bc ;;
+--test) want python3-gensim python3-numpy python3-torch python3-sklearn chromium libopenmpi-dev openmpi-bin ;;
+--bench) want python3-gensim python3-numpy python3-scipy python3-torch python3-sklearn fasttext time bc libopenmpi-dev openmpi-bin ;;
+--mpi) want libopenmpi-dev openmpi-bin ;;
 --fuzz) want clang libclang-rt-14-dev ;;
 "") ;;
-*) echo "usage: scripts/deps.sh [--test|--bench|--fuzz]" >&2; exit 2 ;;
+*) echo "usage: scripts/deps.sh [--test|--bench|--fuzz|--mpi]" >&2; exit 2 ;;
 esac
 
 [ -z "$need" ] && exit 0

@@ -3,7 +3,7 @@
 #   FIRTH=build/firth FIRTH_TESTS=build/firth_tests sh tests/run.sh
 # Groups: the C unit tests, the command-line tests, the gensim interoperability tests, the
 # projector page in headless Chromium, the fuzz corpus and regression replays, the bad-input
-# battery, the kill test (docs/reliability.md).
+# battery, the kill test (docs/reliability.md), training on several MPI processes.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 : "${FIRTH:=build/firth}" "${FIRTH_TESTS:=build/firth_tests}"
@@ -37,6 +37,7 @@ group "projector page in a browser" sh "$here/browser_test.sh"
 group "fuzz corpus replay" sh "$here/fuzz/replay.sh"
 group "bad input" sh "$here/bad_input/run.sh"
 group "kill test" sh "$here/kill_test.sh"
+group "MPI training" sh "$here/mpi_test.sh"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -17,8 +17,10 @@
 #include "core/rng.h"
 #include "core/status.h"
 #include "core/vec.h"
+#include "dist/dist.h"
 #include "embed/loss.h"
 #include "embed/w2v_ckpt.h"
+#include "embed/w2v_dist.h"
 #include "embed/w2v_model.h"
 #include "text/vocab.h"
 
@@ -231,11 +233,22 @@ struct trainer {
     uint32_t *keep;      /* (V) subsampling thresholds */
     firth_alias noise;   /* NS noise distribution */
     uint64_t words_total;
-    atomic_uint_fast64_t words_done;
+    atomic_uint_fast64_t words_done; /* this rank's (all of them with one rank) */
     atomic_int stop;
     atomic_int pause; /* workers park at their next sentence boundary while it is set */
     struct timespec t0;
+    uint64_t publish_every; /* words between a worker's updates of words_done (SYNC_WORDS) */
+    /* distributed training (more than one rank; otherwise ranks == 1 and the rest unused) */
+    int ranks, rank;
+    uint8_t *dirty;                     /* (V + out_rows) rows changed since the last round */
+    atomic_uint_fast64_t next_sync;     /* words_done at which a worker asks for a round */
+    atomic_uint_fast64_t global_base;   /* all ranks' words at the last round */
+    atomic_uint_fast64_t local_base;    /* this rank's words_done at the last round */
 };
+
+static double seconds_between(const struct timespec *a, const struct timespec *b) {
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) * 1e-9;
+}
 
 static double seconds_since(const struct timespec *t0) {
     struct timespec now;
@@ -243,8 +256,19 @@ static double seconds_since(const struct timespec *t0) {
     return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) * 1e-9;
 }
 
+/* All ranks' words done, from this rank's count `done`: exact at a round, and in between each
+ * rank assumes that the others go as fast as itself. */
+static uint64_t global_words(const trainer *tr, uint64_t done) {
+    if (tr->ranks <= 1) return done;
+    uint64_t lb = atomic_load_explicit(&tr->local_base, memory_order_relaxed);
+    uint64_t gb = atomic_load_explicit(&tr->global_base, memory_order_relaxed);
+    uint64_t g = gb + (done > lb ? done - lb : 0) * (uint64_t)tr->ranks;
+    return g < tr->words_total ? g : tr->words_total;
+}
+
 static float current_alpha(const trainer *tr, uint64_t done) {
     const firth_w2v_params *p = &tr->m->p;
+    done = global_words(tr, done);
     double frac = 1.0 - (double)done / ((double)tr->words_total + 1.0);
     if (frac < p->min_alpha_frac) frac = p->min_alpha_frac;
     return (float)(p->alpha * frac);
@@ -262,10 +286,14 @@ static inline float predict(worker *w, const float *h, int32_t target, float alp
             int32_t t = (int32_t)firth_alias_draw(&w->tr->noise, firth_rng_next(&w->rng));
             if (t != target) w->targets[n++] = t; /* skipped, not redrawn, as word2vec.c */
         }
+        if (w->tr->dirty)
+            for (int k = 0; k < n; k++) w->tr->dirty[m->V + (size_t)w->targets[k]] = 1;
         return firth_ns_step(&m->sig, h, m->out, w->targets, n, D, alpha, w->dh);
     }
     case FIRTH_LOSS_HS: {
         uint64_t a = m->huff.offsets[target], b = m->huff.offsets[target + 1];
+        if (w->tr->dirty)
+            for (uint64_t k = a; k < b; k++) w->tr->dirty[m->V + (size_t)m->huff.points[k]] = 1;
         return firth_hs_step(&m->sig, h, m->out, m->huff.points + a, m->huff.codes + a,
                              (int)(b - a), D, alpha, w->dh);
     }
@@ -282,6 +310,10 @@ static inline int draw_targets(worker *w, int32_t target, int32_t *targets) {
     for (int i = 0; i < k; i++) {
         int32_t t = (int32_t)firth_alias_draw(&w->tr->noise, firth_rng_next(&w->rng));
         if (t != target) targets[n++] = t;
+    }
+    if (w->tr->dirty) {
+        uint8_t *out_dirty = w->tr->dirty + w->tr->m->V;
+        for (int i = 0; i < n; i++) out_dirty[targets[i]] = 1;
     }
     return n;
 }
@@ -385,10 +417,11 @@ static double train_sentence(worker *w, int len, float alpha, uint64_t *examples
     return loss;
 }
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+static void sleep_us(long us) {
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};
     nanosleep(&ts, NULL);
 }
+static void sleep_ms(int ms) { sleep_us((long)ms * 1000L); }
 
 static void *worker_main(void *arg) {
     worker *w = arg;
@@ -433,10 +466,17 @@ static void *worker_main(void *arg) {
                 w->sent[len++] = (int32_t)id;
             }
             if (kind < 0) break;
-            if (len > 1) loss += train_sentence(w, len, alpha, &examples);
-            if (unsynced >= SYNC_WORDS) {
+            if (len > 1) {
+                if (tr->dirty) /* every word of the sentence is some word's context */
+                    for (int i = 0; i < len; i++) tr->dirty[w->sent[i]] = 1;
+                loss += train_sentence(w, len, alpha, &examples);
+            }
+            if (unsynced >= tr->publish_every) {
                 uint64_t done = atomic_fetch_add(&tr->words_done, unsynced) + unsynced;
                 unsynced = 0;
+                /* distributed: this rank has read its share until the next round */
+                if (tr->ranks > 1 && done >= atomic_load(&tr->next_sync))
+                    atomic_store(&tr->pause, 1);
                 alpha = current_alpha(tr, done);
                 atomic_store_explicit(&w->run_loss, loss, memory_order_relaxed);
                 atomic_store_explicit(&w->run_examples, examples, memory_order_relaxed);
@@ -452,8 +492,11 @@ static void *worker_main(void *arg) {
                 w->pos_loss = loss;
                 w->pos_alpha = alpha;
                 atomic_store_explicit(&w->parked, 1, memory_order_release);
-                while (atomic_load_explicit(&tr->pause, memory_order_acquire)) sleep_ms(1);
+                while (atomic_load_explicit(&tr->pause, memory_order_acquire))
+                    sleep_us(tr->ranks > 1 ? 100 : 1000);
                 atomic_store_explicit(&w->parked, 0, memory_order_release);
+                if (tr->ranks > 1) /* after a round: the global count has moved */
+                    alpha = current_alpha(tr, atomic_load(&tr->words_done));
             }
         }
         firth_tokenizer_free(tok);
@@ -496,20 +539,21 @@ static void free_workers(worker *ws, int n) {
 static void fill_progress(const trainer *tr, const worker *ws, int n, firth_progress *pg) {
     const firth_w2v *m = tr->m;
     memset(pg, 0, sizeof *pg);
-    pg->words_done = atomic_load(&tr->words_done);
+    uint64_t local = atomic_load(&tr->words_done);
+    pg->words_done = global_words(tr, local); /* == local with one rank */
     pg->words_total = tr->words_total;
     pg->fraction = tr->words_total ? (double)pg->words_done / (double)tr->words_total : 1.0;
     if (pg->fraction > 1.0) pg->fraction = 1.0;
     pg->elapsed_s = seconds_since(&tr->t0);
     pg->words_per_s = pg->elapsed_s > 0 ? (double)pg->words_done / pg->elapsed_s : 0.0;
-    pg->words_per_s_thread = pg->words_per_s / n;
+    pg->words_per_s_thread = pg->words_per_s / n / tr->ranks;
     pg->eta_s = pg->words_per_s > 0 && pg->fraction > 0.001
                     ? (double)(tr->words_total - (pg->words_done < tr->words_total
                                                       ? pg->words_done
                                                       : tr->words_total)) /
                           pg->words_per_s
                     : -1.0;
-    pg->alpha = current_alpha(tr, pg->words_done);
+    pg->alpha = current_alpha(tr, local);
     double l = 0.0;
     uint64_t ex = 0;
     int min_epoch = m->p.epochs;
@@ -522,7 +566,7 @@ static void fill_progress(const trainer *tr, const worker *ws, int n, firth_prog
     pg->loss = ex ? l / (double)ex : NAN;
     pg->epoch = min_epoch < m->p.epochs ? min_epoch + 1 : m->p.epochs;
     pg->epochs = m->p.epochs;
-    pg->threads = n;
+    pg->threads = n * tr->ranks;
 }
 
 /* Parks every worker at a sentence boundary, writes the model and where each worker stands to
@@ -591,78 +635,208 @@ out:
     return st;
 }
 
-firth_status firth_w2v_train(firth_w2v *m, const firth_corpus *corpus,
-                             const firth_text_params *text, firth_progress_fn progress,
-                             void *user, firth_error *err) {
-    return firth_w2v_train_resumable(m, corpus, text, NULL, progress, user, err);
+/* Distributed training's side of one run: the group, its parameters, the model's
+ * synchronisation state and the global per-epoch sums (only with more than one rank). */
+typedef struct dist_run {
+    const firth_dist *dist;
+    firth_w2v_dist_params dp;
+    firth_w2v_dist_stats *stats;
+    w2v_sync sync;
+    uint64_t *hdr; /* (4 + E) all ranks' words, running workers, examples now, examples per epoch */
+    double *lhdr;  /* (1 + E) loss now, loss per epoch */
+    double wait_s, reduce_s;
+} dist_run;
+
+/* One synchronisation round, collective; every worker of this rank is parked or has exited.
+ * First the ranks agree on a status (so an error or a cancel on one rank stops all of them at
+ * once, with its message), then they sum their counters and per-epoch sums, then the model.
+ * *running gets the number of workers still running on all ranks. */
+static firth_status sync_round(trainer *tr, worker *ws, int n, dist_run *dr, firth_status st,
+                               uint64_t *running, uint64_t *min_epochs, firth_error *err) {
+    const int E = tr->m->p.epochs;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < n && st == FIRTH_OK; i++) /* a worker's error (invalid UTF-8, I/O) */
+        if (atomic_load_explicit(&ws[i].exited, memory_order_acquire) &&
+            ws[i].status != FIRTH_OK) {
+            st = ws[i].status;
+            if (err) *err = ws[i].err;
+        }
+    st = firth_dist_agree(dr->dist, st, err);
+    if (st != FIRTH_OK) return st;
+    uint64_t *h = dr->hdr;
+    double *l = dr->lhdr;
+    memset(h, 0, (4 + (size_t)E) * sizeof *h);
+    memset(l, 0, (1 + (size_t)E) * sizeof *l);
+    uint64_t local = atomic_load(&tr->words_done), mine = (uint64_t)E;
+    h[0] = local;
+    for (int i = 0; i < n; i++) {
+        const worker *w = &ws[i];
+        int done = atomic_load_explicit(&w->epochs_done, memory_order_acquire);
+        if ((uint64_t)done < mine) mine = (uint64_t)done;
+        h[1] += !atomic_load_explicit(&w->exited, memory_order_acquire);
+        h[2] += atomic_load_explicit(&w->run_examples, memory_order_relaxed);
+        l[0] += atomic_load_explicit(&w->run_loss, memory_order_relaxed);
+        for (int e = 0; e < done; e++) h[4 + e] += w->examples[e], l[1 + e] += w->loss[e];
+    }
+    h[3] = mine;
+    *min_epochs = mine;
+    if ((st = dist_allreduce_u64(dr->dist, h, 3, DIST_SUM, err)) != FIRTH_OK ||
+        (st = dist_allreduce_u64(dr->dist, &h[3], 1, DIST_MIN, err)) != FIRTH_OK ||
+        (st = dist_allreduce_u64(dr->dist, &h[4], (size_t)E, DIST_SUM, err)) != FIRTH_OK ||
+        (st = dist_allreduce_f64(dr->dist, l, 1 + (size_t)E, DIST_SUM, err)) != FIRTH_OK)
+        return st;
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if ((st = w2v_sync_model(&dr->sync, tr->m, err)) != FIRTH_OK) return st;
+    struct timespec t2;
+    clock_gettime(CLOCK_MONOTONIC, &t2);
+    dr->wait_s += seconds_between(&t0, &t1);
+    dr->reduce_s += seconds_between(&t1, &t2);
+    atomic_store(&tr->global_base, h[0]);
+    atomic_store(&tr->local_base, local);
+    atomic_store(&tr->next_sync, local + dr->dp.sync_every);
+    *running = h[1];
+    *min_epochs = h[3];
+    return FIRTH_OK;
 }
 
-firth_status firth_w2v_train_resumable(firth_w2v *m, const firth_corpus *corpus,
-                                       const firth_text_params *text,
-                                       const firth_w2v_checkpoints *ck,
-                                       firth_progress_fn progress, void *user,
-                                       firth_error *err) {
-    firth_status st = firth_w2v_check_params(&m->p, err);
-    if (st != FIRTH_OK) return st;
-    const firth_w2v_resume *rs = ck ? ck->resume : NULL;
-    const char *ck_path = ck && ck->path ? ck->path : NULL;
-    if (ck && !(ck->every_s >= 0.0))
-        return firth_fail(err, FIRTH_ERR_PARAM, "the checkpoint interval must be >= 0 seconds");
-    uint64_t fingerprint = 0;
-    if ((ck_path || rs) && (st = firth_corpus_fingerprint(corpus, &fingerprint, err)) != FIRTH_OK)
+/* The collective checks and set-up before the workers start. */
+static firth_status dist_start(trainer *tr, dist_run *dr, firth_error *err) {
+    firth_w2v *m = tr->m;
+    const firth_w2v_params *p = &m->p;
+    /* the same model everywhere: vocabulary, settings, corpus */
+    uint64_t ph = DIST_HASH_INIT;
+    ph = dist_hash(ph, &p->arch, sizeof p->arch);
+    ph = dist_hash(ph, &p->loss, sizeof p->loss);
+    ph = dist_hash(ph, &p->dim, sizeof p->dim);
+    ph = dist_hash(ph, &p->window, sizeof p->window);
+    ph = dist_hash(ph, &p->negative, sizeof p->negative);
+    ph = dist_hash(ph, &p->epochs, sizeof p->epochs);
+    ph = dist_hash(ph, &p->alpha, sizeof p->alpha);
+    ph = dist_hash(ph, &p->min_alpha_frac, sizeof p->min_alpha_frac);
+    ph = dist_hash(ph, &p->sample, sizeof p->sample);
+    ph = dist_hash(ph, &p->ns_exponent, sizeof p->ns_exponent);
+    ph = dist_hash(ph, &p->threads, sizeof p->threads);
+    ph = dist_hash(ph, &p->seed, sizeof p->seed);
+    ph = dist_hash(ph, &p->batch, sizeof p->batch);
+    ph = dist_hash(ph, &dr->dp, sizeof dr->dp.sync_every + sizeof dr->dp.reduce);
+    const firth_text_params *t = &tr->text;
+    uint64_t th = DIST_HASH_INIT;
+    th = dist_hash(th, &t->lowercase, sizeof t->lowercase);
+    th = dist_hash(th, &t->strip_punct, sizeof t->strip_punct);
+    th = dist_hash(th, &t->utf8, sizeof t->utf8);
+    th = dist_hash(th, &t->max_token_bytes, sizeof t->max_token_bytes);
+    th = dist_hash(th, &t->max_sentence_words, sizeof t->max_sentence_words);
+    uint64_t fp = 0;
+    firth_status st = firth_corpus_fingerprint(tr->corpus, &fp, err);
+    if ((st = firth_dist_agree(dr->dist, st, err)) != FIRTH_OK) return st;
+    if ((st = dist_check_same(dr->dist, ph, "the training parameters", err)) != FIRTH_OK ||
+        (st = dist_check_same(dr->dist, th, "the tokenizer settings", err)) != FIRTH_OK ||
+        (st = firth_vocab_check_dist(m->vocab, dr->dist, NULL, err)) != FIRTH_OK ||
+        (st = dist_check_same(dr->dist, firth_corpus_size(tr->corpus), "the corpus size",
+                              err)) != FIRTH_OK ||
+        (st = dist_check_same(dr->dist, fp, "the corpus (its fingerprint)", err)) != FIRTH_OK)
         return st;
-    if (rs) {
-        if (rs->threads != m->p.threads || rs->epochs != m->p.epochs)
-            return firth_fail(err, FIRTH_ERR_PARAM,
-                              "the model and the training state do not belong together");
-        if (rs->corpus_size != firth_corpus_size(corpus) || rs->corpus_fingerprint != fingerprint)
-            return firth_fail(err, FIRTH_ERR_INPUT,
-                              "the corpus differs from the one the checkpoint was made on "
-                              "(%llu bytes then, %llu now); give the same --input files in "
-                              "the same order",
-                              (unsigned long long)rs->corpus_size,
-                              (unsigned long long)firth_corpus_size(corpus));
-        text = &rs->text;
-    }
+    /* rank 0's weights everywhere, and the rows' change map */
+    if ((st = w2v_sync_init(&dr->sync, m, dr->dist, &dr->dp, err)) != FIRTH_OK) return st;
+    tr->dirty = dr->sync.dirty;
+    atomic_store(&tr->next_sync, dr->dp.sync_every);
+    /* words_done is published often enough to notice the round's threshold on time */
+    uint64_t every = dr->dp.sync_every / (4 * (uint64_t)p->threads);
+    tr->publish_every = every < 100 ? 100 : every < SYNC_WORDS ? every : SYNC_WORDS;
+    return FIRTH_OK;
+}
+
+/* The training of firth_w2v_train_resumable and firth_w2v_train_dist (dr: NULL, or more than
+ * one rank). Every failure before the workers start is agreed on by the ranks, so that none
+ * waits for the others in a collective call they never make. */
+static firth_status train(firth_w2v *m, const firth_corpus *corpus, const firth_text_params *text,
+                          const firth_w2v_checkpoints *ck, dist_run *dr,
+                          firth_progress_fn progress, void *user, firth_error *err) {
     trainer tr;
     memset(&tr, 0, sizeof tr);
     tr.m = m;
     tr.corpus = corpus;
+    tr.ranks = dr ? firth_dist_size(dr->dist) : 1;
+    tr.rank = dr ? firth_dist_rank(dr->dist) : 0;
+    tr.publish_every = SYNC_WORDS;
+    const int n = m->p.threads, E = m->p.epochs;
+    worker *ws = NULL;
+    pthread_t *tids = NULL;
+    const firth_w2v_resume *rs = ck ? ck->resume : NULL;
+    const char *ck_path = ck && ck->path ? ck->path : NULL;
+    uint64_t fingerprint = 0;
+    int reported = 0; /* epochs reported through the callback */
+    firth_status st = firth_w2v_check_params(&m->p, err);
+    if (st != FIRTH_OK) goto setup_failed;
+    if (ck && !(ck->every_s >= 0.0)) {
+        st = firth_fail(err, FIRTH_ERR_PARAM, "the checkpoint interval must be >= 0 seconds");
+        goto setup_failed;
+    }
+    if ((ck_path || rs) && (st = firth_corpus_fingerprint(corpus, &fingerprint, err)) != FIRTH_OK)
+        goto setup_failed;
+    if (rs) {
+        if (rs->threads != m->p.threads || rs->epochs != m->p.epochs) {
+            st = firth_fail(err, FIRTH_ERR_PARAM,
+                            "the model and the training state do not belong together");
+            goto setup_failed;
+        }
+        if (rs->corpus_size != firth_corpus_size(corpus) || rs->corpus_fingerprint != fingerprint) {
+            st = firth_fail(err, FIRTH_ERR_INPUT,
+                            "the corpus differs from the one the checkpoint was made on "
+                            "(%llu bytes then, %llu now); give the same --input files in "
+                            "the same order",
+                            (unsigned long long)rs->corpus_size,
+                            (unsigned long long)firth_corpus_size(corpus));
+            goto setup_failed;
+        }
+        text = &rs->text;
+    }
     tr.text = text ? *text : firth_text_default_params();
-    if (tr.text.max_sentence_words < 1 || tr.text.max_sentence_words > 10000000)
-        return firth_fail(err, FIRTH_ERR_PARAM, "max sentence length must be 1..10000000 words");
+    if (tr.text.max_sentence_words < 1 || tr.text.max_sentence_words > 10000000) {
+        st = firth_fail(err, FIRTH_ERR_PARAM, "max sentence length must be 1..10000000 words");
+        goto setup_failed;
+    }
     m->text = tr.text;
     uint64_t per_epoch = firth_vocab_train_words(m->vocab);
     if (per_epoch == 0) per_epoch = 1; /* a vocabulary file with zero counts: unknown length */
     tr.words_total = per_epoch * (uint64_t)m->p.epochs;
-    if (rs && rs->words_total != tr.words_total)
-        return firth_fail(err, FIRTH_ERR_INPUT,
-                          "the checkpoint's word count does not match its vocabulary");
-    tr.keep = firth_vocab_keep_table(m->vocab, m->p.sample);
-    if (!tr.keep) return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory (subsampling table)");
-    if (m->p.loss == FIRTH_LOSS_NS &&
-        (st = firth_vocab_noise(m->vocab, m->p.ns_exponent, &tr.noise, err)) != FIRTH_OK) {
-        free(tr.keep);
-        return st;
+    if (rs && rs->words_total != tr.words_total) {
+        st = firth_fail(err, FIRTH_ERR_INPUT,
+                        "the checkpoint's word count does not match its vocabulary");
+        goto setup_failed;
     }
-    const int n = m->p.threads, E = m->p.epochs;
-    worker *ws = firth_alloc_aligned((size_t)n * sizeof *ws);
+    tr.keep = firth_vocab_keep_table(m->vocab, m->p.sample);
+    if (!tr.keep) {
+        st = firth_fail(err, FIRTH_ERR_NOMEM, "out of memory (subsampling table)");
+        goto setup_failed;
+    }
+    if (m->p.loss == FIRTH_LOSS_NS &&
+        (st = firth_vocab_noise(m->vocab, m->p.ns_exponent, &tr.noise, err)) != FIRTH_OK)
+        goto setup_failed;
+    ws = firth_alloc_aligned((size_t)n * sizeof *ws);
     if (ws) memset(ws, 0, (size_t)n * sizeof *ws);
     free(m->epoch_loss);
     m->epoch_loss = calloc((size_t)E, sizeof *m->epoch_loss);
     m->n_epoch_loss = 0;
-    if (!ws || !m->epoch_loss) {
-        st = firth_fail(err, FIRTH_ERR_NOMEM, "out of memory starting training");
-        goto done;
+    if (dr) {
+        dr->hdr = calloc(4 + (size_t)E, sizeof *dr->hdr);
+        dr->lhdr = calloc(1 + (size_t)E, sizeof *dr->lhdr);
     }
-    uint64_t size = firth_corpus_size(corpus);
+    if (!ws || !m->epoch_loss || (dr && (!dr->hdr || !dr->lhdr))) {
+        st = firth_fail(err, FIRTH_ERR_NOMEM, "out of memory starting training");
+        goto setup_failed;
+    }
+    uint64_t parts = (uint64_t)tr.ranks * (uint64_t)n;
     for (int i = 0; i < n; i++) {
         worker *w = &ws[i];
         w->tr = &tr;
         w->id = i;
-        w->begin = size / (uint64_t)n * (uint64_t)i;
-        w->end = i == n - 1 ? size : size / (uint64_t)n * (uint64_t)(i + 1);
-        firth_rng_seed(&w->rng, m->p.seed + (uint64_t)i);
+        /* worker i of rank r reads part r * threads + i (with one rank: part i of n) */
+        uint64_t part = (uint64_t)tr.rank * (uint64_t)n + (uint64_t)i;
+        firth_corpus_part(corpus, part, parts, &w->begin, &w->end);
+        firth_rng_seed(&w->rng, m->p.seed + part);
         if (rs) {
             w->from = &rs->w[i];
             w->begin = w->from->begin;
@@ -686,7 +860,7 @@ firth_status firth_w2v_train_resumable(firth_w2v *m, const firth_corpus *corpus,
             !w->in_rows || !w->batch || !w->targets_next ||
             !w->finished_at || (m->p.loss == FIRTH_LOSS_SOFTMAX && !w->scores)) {
             st = firth_fail(err, FIRTH_ERR_NOMEM, "out of memory starting training");
-            goto done;
+            goto setup_failed;
         }
         if (rs) {
             size_t k = (size_t)w->from->epochs_done;
@@ -696,18 +870,23 @@ firth_status firth_w2v_train_resumable(firth_w2v *m, const firth_corpus *corpus,
             atomic_store(&w->epochs_done, w->from->epochs_done);
         }
     }
-    int reported = 0;
     if (rs) {
         atomic_store(&tr.words_done, rs->words_done);
         reported = rs->reported;
         memcpy(m->epoch_loss, rs->epoch_loss, (size_t)reported * sizeof *m->epoch_loss);
         m->n_epoch_loss = reported;
     }
-    pthread_t *tids = malloc((size_t)n * sizeof *tids);
+    tids = malloc((size_t)n * sizeof *tids);
     if (!tids) {
         st = firth_fail(err, FIRTH_ERR_NOMEM, "out of memory starting threads");
-        goto done;
+        goto setup_failed;
     }
+setup_failed:
+    if (dr) {
+        st = firth_dist_agree(dr->dist, st, err);
+        if (st == FIRTH_OK) st = dist_start(&tr, dr, err);
+    }
+    if (st != FIRTH_OK) goto done;
     clock_gettime(CLOCK_MONOTONIC, &tr.t0);
     if (rs) { /* the clock goes on from the checkpoint's elapsed time (ETA, epoch times) */
         double back = rs->elapsed_s;
@@ -727,18 +906,58 @@ firth_status firth_w2v_train_resumable(firth_w2v *m, const firth_corpus *corpus,
     double last_report = 0.0, last_checkpoint = seconds_since(&tr.t0);
     int cancel = 0; /* the callback asked to stop */
     for (;;) {
-        int all_exited = 1;
-        for (int i = 0; i < started; i++)
-            all_exited &= atomic_load_explicit(&ws[i].exited, memory_order_acquire);
+        int all_exited = 1, all_parked = 1;
+        for (int i = 0; i < started; i++) {
+            int gone = atomic_load_explicit(&ws[i].exited, memory_order_acquire);
+            all_exited &= gone;
+            all_parked &= gone || atomic_load_explicit(&ws[i].parked, memory_order_acquire);
+        }
         firth_progress pg;
         fill_progress(&tr, ws, n, &pg);
-        /* finished epochs, in order */
+        if (dr && (all_exited || (all_parked && atomic_load(&tr.pause)))) {
+            /* a round: every rank gets here, by its words or because all its workers ended */
+            uint64_t running = 0, min_epochs = 0;
+            firth_status rst = sync_round(&tr, ws, started, dr, st, &running, &min_epochs, err);
+            if (rst != FIRTH_OK) {
+                st = rst;
+                atomic_store(&tr.stop, 1);
+            }
+            fill_progress(&tr, ws, n, &pg);
+            /* epochs every rank has finished, with the sums over all ranks */
+            while (st == FIRTH_OK && reported < (int)min_epochs) {
+                uint64_t ex = dr->hdr[4 + reported];
+                double mean = ex ? dr->lhdr[1 + reported] / (double)ex : 0.0;
+                m->epoch_loss[reported] = mean;
+                m->n_epoch_loss = ++reported;
+                if (!isfinite(mean)) { /* the same on every rank: all stop at the next round */
+                    st = firth_fail(err, FIRTH_ERR_DIVERGED,
+                                    "training diverged: the loss of epoch %d is %g; try a "
+                                    "smaller --alpha",
+                                    reported, mean);
+                    atomic_store(&tr.stop, 1);
+                    break;
+                }
+                if (progress) {
+                    firth_progress ep = pg;
+                    ep.epoch_finished = reported;
+                    ep.epoch_loss = mean;
+                    ep.epoch_seconds = pg.elapsed_s;
+                    if (progress(&ep, user)) cancel = 1;
+                }
+            }
+            if (rst != FIRTH_OK || running == 0) {
+                atomic_store(&tr.pause, 0);
+                break; /* every rank ends here, in the same round */
+            }
+            atomic_store(&tr.pause, 0);
+        }
+        /* finished epochs, in order (with several ranks: at the rounds, above) */
         int min_done = E;
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < n && !dr; i++) {
             int d = atomic_load_explicit(&ws[i].epochs_done, memory_order_acquire);
             if (d < min_done) min_done = d;
         }
-        while (reported < min_done && st == FIRTH_OK && !cancel) {
+        while (!dr && reported < min_done && st == FIRTH_OK && !cancel) {
             double l = 0.0, t = 0.0;
             uint64_t ex = 0;
             for (int i = 0; i < n; i++) {
@@ -789,11 +1008,11 @@ firth_status firth_w2v_train_resumable(firth_w2v *m, const firth_corpus *corpus,
             st = firth_fail(err, FIRTH_ERR_CANCELLED, "training cancelled");
             atomic_store(&tr.stop, 1);
         }
-        if (all_exited) break;
-        sleep_ms(m->p.report_every_ms < 20 ? m->p.report_every_ms : 20);
+        /* with several ranks the loop ends only at a round, which every rank reaches */
+        if (all_exited && !dr) break;
+        sleep_ms(dr ? 1 : m->p.report_every_ms < 20 ? m->p.report_every_ms : 20);
     }
     for (int i = 0; i < started; i++) pthread_join(tids[i], NULL);
-    free(tids);
     for (int i = 0; i < n && st == FIRTH_OK; i++)
         if (ws[i].status != FIRTH_OK) {
             st = ws[i].status;
@@ -802,6 +1021,27 @@ firth_status firth_w2v_train_resumable(firth_w2v *m, const firth_corpus *corpus,
     if (st == FIRTH_OK && reported < E)
         st = firth_fail(err, FIRTH_ERR_INTERNAL, "training stopped after %d of %d epochs",
                         reported, E);
+    if (dr && dr->stats) {
+        firth_w2v_dist_stats *o = dr->stats;
+        o->ranks = tr.ranks;
+        o->rounds = dr->sync.rounds;
+        o->sparse_rounds = dr->sync.sparse_rounds;
+        o->rows_sent = dr->sync.rounds ? dr->sync.rows_sent / (double)dr->sync.rounds : 0.0;
+        o->bytes_per_round = dr->sync.rounds ? dr->sync.bytes_sent / (double)dr->sync.rounds : 0.0;
+        o->wait_s = dr->wait_s;
+        o->reduce_s = dr->reduce_s;
+        o->allreduce_s = dr->sync.comm_s;
+        o->train_s = seconds_since(&tr.t0);
+    }
+    if (dr && st == FIRTH_OK) { /* every rank holds the same weights? */
+        uint64_t hash = w2v_model_hash(m), lo = hash, hi = hash;
+        if ((st = dist_allreduce_u64(dr->dist, &lo, 1, DIST_MIN, err)) == FIRTH_OK &&
+            (st = dist_allreduce_u64(dr->dist, &hi, 1, DIST_MAX, err)) == FIRTH_OK &&
+            dr->stats) {
+            dr->stats->model_hash = hash;
+            dr->stats->identical = lo == hi;
+        }
+    }
     if (st == FIRTH_OK && progress) {
         firth_progress pg;
         fill_progress(&tr, ws, n, &pg);
@@ -811,8 +1051,65 @@ firth_status firth_w2v_train_resumable(firth_w2v *m, const firth_corpus *corpus,
         progress(&pg, user);
     }
 done:
+    free(tids);
     free_workers(ws, n);
     free(tr.keep);
     firth_alias_free(&tr.noise);
+    if (dr) {
+        w2v_sync_free(&dr->sync);
+        free(dr->hdr);
+        free(dr->lhdr);
+    }
     return st;
+}
+
+firth_status firth_w2v_train(firth_w2v *m, const firth_corpus *corpus,
+                             const firth_text_params *text, firth_progress_fn progress,
+                             void *user, firth_error *err) {
+    return train(m, corpus, text, NULL, NULL, progress, user, err);
+}
+
+firth_status firth_w2v_train_resumable(firth_w2v *m, const firth_corpus *corpus,
+                                       const firth_text_params *text,
+                                       const firth_w2v_checkpoints *ck,
+                                       firth_progress_fn progress, void *user,
+                                       firth_error *err) {
+    return train(m, corpus, text, ck, NULL, progress, user, err);
+}
+
+firth_status firth_w2v_train_dist(firth_w2v *m, const firth_corpus *corpus,
+                                  const firth_text_params *text, const firth_dist *dist,
+                                  const firth_w2v_dist_params *dp, firth_progress_fn progress,
+                                  void *user, firth_w2v_dist_stats *stats, firth_error *err) {
+    dist_run dr;
+    memset(&dr, 0, sizeof dr);
+    dr.dist = dist;
+    dr.dp = dp ? *dp : firth_w2v_dist_default_params();
+    dr.stats = stats;
+    if (stats) {
+        memset(stats, 0, sizeof *stats);
+        stats->ranks = firth_dist_size(dist);
+        stats->identical = 1;
+    }
+    firth_status st = FIRTH_OK;
+    if (dr.dp.sync_every < 1)
+        st = firth_fail(err, FIRTH_ERR_PARAM, "the synchronisation interval must be >= 1 word");
+    else if (dr.dp.reduce != FIRTH_DIST_SUM_DELTAS && dr.dp.reduce != FIRTH_DIST_AVERAGE &&
+             dr.dp.reduce != FIRTH_DIST_ROW_MEAN)
+        st = firth_fail(err, FIRTH_ERR_PARAM, "unknown reduction %d", (int)dr.dp.reduce);
+    else if (!(dr.dp.sparse_below >= 0.0 && dr.dp.sparse_below <= 1.0))
+        st = firth_fail(err, FIRTH_ERR_PARAM, "sparse_below must be in [0, 1]");
+    if (firth_dist_size(dist) <= 1) {
+        if (st != FIRTH_OK) return st;
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        st = train(m, corpus, text, NULL, NULL, progress, user, err);
+        if (stats) {
+            stats->train_s = seconds_since(&t0);
+            stats->model_hash = w2v_model_hash(m);
+        }
+        return st;
+    }
+    if ((st = firth_dist_agree(dist, st, err)) != FIRTH_OK) return st;
+    return train(m, corpus, text, NULL, &dr, progress, user, err);
 }

@@ -511,3 +511,12 @@ firth_status firth_corpus_fingerprint(const firth_corpus *c, uint64_t *out, firt
     *out = h;
     return FIRTH_OK;
 }
+
+void firth_corpus_part(const firth_corpus *c, uint64_t part, uint64_t parts, uint64_t *begin,
+                       uint64_t *end) {
+    if (parts == 0) parts = 1;
+    if (part >= parts) part = parts - 1;
+    uint64_t step = c->total / parts;
+    *begin = step * part;
+    *end = part == parts - 1 ? c->total : step * (part + 1);
+}

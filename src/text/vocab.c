@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/status.h"
+#include "dist/dist.h"
 #include "text/utf8.h"
 
 /* A slot of the counting table; len == 0 marks an empty slot (words are never empty). */
@@ -192,9 +193,10 @@ firth_status firth_vocab_add(firth_vocab *v, const char *word, size_t len, uint6
     return add(v, word, len, count, NULL, err);
 }
 
-firth_status firth_vocab_count(firth_vocab *v, const firth_corpus *corpus,
-                               const firth_text_params *params, firth_error *err) {
-    firth_tokenizer *t = firth_tokenizer_new(corpus, 0, firth_corpus_size(corpus), params, err);
+/* Counts the tokens of the bytes [begin, end) of the corpus. */
+static firth_status count_range(firth_vocab *v, const firth_corpus *corpus, uint64_t begin,
+                                uint64_t end, const firth_text_params *params, firth_error *err) {
+    firth_tokenizer *t = firth_tokenizer_new(corpus, begin, end, params, err);
     if (!t) return err ? err->status : FIRTH_ERR_NOMEM;
     firth_status st = FIRTH_OK;
     for (;;) {
@@ -214,6 +216,147 @@ firth_status firth_vocab_count(firth_vocab *v, const firth_corpus *corpus,
     }
     firth_tokenizer_free(t);
     return st;
+}
+
+firth_status firth_vocab_count(firth_vocab *v, const firth_corpus *corpus,
+                               const firth_text_params *params, firth_error *err) {
+    return count_range(v, corpus, 0, firth_corpus_size(corpus), params, err);
+}
+
+/* ---- counting on many ranks (collective; dist/dist.h) ---- */
+
+/* Appends the live entries of the counting table to per-owner buffers: each entry is
+ * [u64 count][u32 len][len bytes], owner = hash % ranks (any function of the word that every
+ * rank computes alike). Sizes into bytes[ranks]; returns the buffer (owner 0's first), or NULL
+ * when out of memory (or when the table is empty, with all sizes 0). */
+static char *pack_entries(const firth_vocab *v, int ranks, uint64_t *bytes) {
+    size_t total = 0;
+    memset(bytes, 0, (size_t)ranks * sizeof *bytes);
+    for (size_t i = 0; i < v->cap; i++) {
+        const entry *e = &v->table[i];
+        if (!e->len) continue;
+        bytes[e->hash % (uint32_t)ranks] += 12 + (uint64_t)e->len;
+        total += 12 + (size_t)e->len;
+    }
+    if (!total) return NULL;
+    char *buf = malloc(total);
+    size_t *at = malloc((size_t)ranks * sizeof *at);
+    if (!buf || !at) {
+        free(buf), free(at);
+        return NULL;
+    }
+    size_t off = 0;
+    for (int r = 0; r < ranks; r++) at[r] = off, off += (size_t)bytes[r];
+    for (size_t i = 0; i < v->cap; i++) {
+        const entry *e = &v->table[i];
+        if (!e->len) continue;
+        char *p = buf + at[e->hash % (uint32_t)ranks];
+        memcpy(p, &e->count, 8);
+        memcpy(p + 8, &e->len, 4);
+        memcpy(p + 12, v->arena + e->off, e->len);
+        at[e->hash % (uint32_t)ranks] += 12 + (size_t)e->len;
+    }
+    free(at);
+    return buf;
+}
+
+/* Adds every entry of a packed buffer (counts summed). */
+static firth_status add_packed(firth_vocab *v, const char *buf, uint64_t bytes, firth_error *err) {
+    uint64_t at = 0;
+    while (at < bytes) {
+        uint64_t count;
+        uint32_t len;
+        if (bytes - at < 12) return firth_fail(err, FIRTH_ERR_INTERNAL, "torn word list");
+        memcpy(&count, buf + at, 8);
+        memcpy(&len, buf + at + 8, 4);
+        if (bytes - at - 12 < len) return firth_fail(err, FIRTH_ERR_INTERNAL, "torn word list");
+        firth_status st = add(v, buf + at + 12, len, count, NULL, err);
+        if (st != FIRTH_OK) return st;
+        at += 12 + (uint64_t)len;
+    }
+    return FIRTH_OK;
+}
+
+firth_status firth_vocab_count_dist(firth_vocab *v, const firth_corpus *corpus,
+                                    const firth_text_params *params, const firth_dist *d,
+                                    firth_error *err) {
+    int ranks = firth_dist_size(d), rank = firth_dist_rank(d);
+    if (ranks <= 1) return firth_vocab_count(v, corpus, params, err);
+    /* the same corpus everywhere */
+    uint64_t fp = 0;
+    firth_status st = firth_corpus_fingerprint(corpus, &fp, err);
+    if (st == FIRTH_OK && (v->finalized || v->used))
+        st = firth_fail(err, FIRTH_ERR_PARAM, "counting on many ranks needs a new vocabulary");
+    if ((st = firth_dist_agree(d, st, err)) != FIRTH_OK) return st;
+    if ((st = dist_check_same(d, firth_corpus_size(corpus), "the corpus size", err)) !=
+            FIRTH_OK ||
+        (st = dist_check_same(d, fp, "the corpus (its fingerprint)", err)) != FIRTH_OK)
+        return st;
+    /* each rank counts its part */
+    uint64_t begin, end;
+    firth_corpus_part(corpus, (uint64_t)rank, (uint64_t)ranks, &begin, &end);
+    st = count_range(v, corpus, begin, end, params, err);
+    if ((st = firth_dist_agree(d, st, err)) != FIRTH_OK) return st;
+    /* each word's counts go to its owner, which sums them */
+    uint64_t *sizes = malloc((size_t)ranks * sizeof *sizes);
+    char *packed = sizes ? pack_entries(v, ranks, sizes) : NULL;
+    firth_vocab *own = firth_vocab_new(err);
+    st = sizes && own && (packed || v->used == 0)
+             ? FIRTH_OK
+             : firth_fail(err, FIRTH_ERR_NOMEM, "out of memory merging word counts");
+    void *got = NULL, *all = NULL;
+    uint64_t got_bytes = 0, all_bytes = 0;
+    if ((st = firth_dist_agree(d, st, err)) == FIRTH_OK)
+        st = dist_alltoallv(d, packed, sizes, &got, &got_bytes, err);
+    free(packed);
+    packed = NULL;
+    if (st == FIRTH_OK) {
+        firth_vocab_set_prune_at(own, UINT64_MAX);
+        st = add_packed(own, got, got_bytes, err);
+        if (st == FIRTH_OK && !(packed = pack_entries(own, 1, sizes)) && own->used)
+            st = firth_fail(err, FIRTH_ERR_NOMEM, "out of memory merging word counts");
+        st = firth_dist_agree(d, st, err);
+    }
+    free(got);
+    /* every rank receives every sum */
+    if (st == FIRTH_OK) st = dist_allgatherv(d, packed, sizes[0], &all, &all_bytes, err);
+    free(packed);
+    firth_vocab_free(own);
+    /* pruning so far: how often any rank pruned, and the highest threshold anywhere (which the
+     * merged table starts from, so that every rank prunes it alike if it must) */
+    uint64_t local_passes = v->prune_passes, stats[2] = {v->prune_passes, v->min_reduce};
+    if (st == FIRTH_OK && (st = dist_allreduce_u64(d, &stats[0], 1, DIST_SUM, err)) == FIRTH_OK)
+        st = dist_allreduce_u64(d, &stats[1], 1, DIST_MAX, err);
+    if (st == FIRTH_OK) { /* start the table afresh and fill it with the sums */
+        v->min_reduce = stats[1];
+        entry *table = calloc(1 << 16, sizeof *table);
+        if (table) {
+            free(v->table);
+            v->table = table;
+            v->cap = 1 << 16;
+            v->used = 0;
+            v->arena_len = 0;
+            st = add_packed(v, all, all_bytes, err);
+        } else {
+            st = firth_fail(err, FIRTH_ERR_NOMEM, "out of memory merging word counts");
+        }
+        st = firth_dist_agree(d, st, err);
+        v->prune_passes = stats[0] + (v->prune_passes - local_passes); /* + the merge's own */
+    }
+    free(all);
+    free(sizes);
+    return st;
+}
+
+firth_status firth_vocab_check_dist(const firth_vocab *v, const firth_dist *d, uint64_t *hash,
+                                    firth_error *err) {
+    if (!v->finalized)
+        return firth_fail(err, FIRTH_ERR_INTERNAL, "only a finalized vocabulary can be checked");
+    uint64_t h = dist_hash(DIST_HASH_INIT, v->words, v->words_bytes);
+    h = dist_hash(h, v->counts, v->size * sizeof *v->counts);
+    h = dist_hash(h, &v->size, sizeof v->size);
+    if (hash) *hash = h;
+    return dist_check_same(d, h, "the vocabulary", err);
 }
 
 /* ---------------------------------------------------------------------------------------- */
