@@ -127,7 +127,7 @@ int cmd_train(int argc, char **argv) {
         sync_rows = 0;
     firth_w2v_dist_params dp = firth_w2v_dist_default_params();
     double alpha = 0.0;
-    uint64_t min_count = 5, max_vocab = 0, prune_at = 20000000;
+    uint64_t min_count = 5, max_vocab = 0, prune_at = 20000000, cache_mb = (uint64_t)p.cache_mb;
     const cli_opt opts[] = {
         {"--input", OPT_LIST, &inputs, 0, 0, NULL, "FILE", "training text (repeatable; '-' = stdin)"},
         {"--output", OPT_STR, &output, 0, 0, NULL, "OUT", "where to write the vectors"},
@@ -164,6 +164,8 @@ int cmd_train(int argc, char **argv) {
         {"--read-vocab", OPT_STR, &read_vocab, 0, 0, NULL, "FILE", "use this vocabulary instead of counting (--min-count and --max-vocab still apply)"},
         {"--batch", OPT_CHOICE, &batch, 0, 0, "auto|off", NULL,
          "negative sampling: auto updates a window at once with shared noise words (sg, cbow); off: per pair as word2vec.c"},
+        {"--cache-mb", OPT_U64, &cache_mb, 0, 1099511627776.0, NULL, "MIB",
+         "keep the corpus as word ids after epoch 1 if it fits (default 2048; 0: read the text every epoch)"},
         {"--checkpoint-every", OPT_DOUBLE, &ckpt_every, 0, 1e9, NULL, "SECONDS",
          "write a checkpoint this often (and on Ctrl-C); 0: only on Ctrl-C"},
         {"--checkpoint", OPT_STR, &ckpt_path, 0, 0, NULL, "FILE",
@@ -223,6 +225,7 @@ int cmd_train(int argc, char **argv) {
     p.arch = arch ? FIRTH_ARCH_CBOW : FIRTH_ARCH_SG;
     p.loss = (firth_loss)loss;
     p.batch = batch == 0;
+    p.cache_mb = (int64_t)cache_mb;
     p.alpha = alpha > 0 ? alpha : (p.arch == FIRTH_ARCH_CBOW ? 0.05 : 0.025);
     text.utf8 = utf8 ? FIRTH_UTF8_REPLACE : FIRTH_UTF8_STRICT;
     if (format < 0) format = format_from_name(output);

@@ -210,6 +210,12 @@ typedef struct firth_w2v_params {
                             * (HogBatch, Ji et al. 2019), CBOW goes through the same kernel, and
                             * the next window's rows are prefetched; 0: one (context, centre)
                             * pair at a time with its own noise words, as word2vec.c. */
+    int64_t cache_mb;      /* while the first epoch reads the corpus, each thread keeps the ids of
+                            * the words of its part in memory (4 bytes a word, about 100 MiB for
+                            * 24M words), and later epochs read those instead of the text again;
+                            * a thread whose part does not fit in cache_mb / threads MiB reads
+                            * the text every epoch. Default 2048; 0: never. The vectors are the
+                            * same either way. */
 } firth_w2v_params;
 
 /* Defaults for skip-gram. Set .arch = FIRTH_ARCH_CBOW and .alpha = 0.05 for word2vec's CBOW. */

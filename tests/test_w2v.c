@@ -6,6 +6,7 @@
  * documented parameter ranges. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 #include "check.h"
 #include "core/rng.h"
 #include "embed/w2v_model.h"
+#include "embed/w2v_stream.h"
 #include "firth.h"
 #include "test_util.h"
 #include "text/vocab.h"
@@ -634,6 +636,194 @@ static void test_resume_errors(void) {
     tu_rmdir(dir);
 }
 
+
+/* ---- the recorded word stream (src/embed/w2v_stream.c) ---- */
+
+/* The reference: a tokenizer and vocabulary lookups, as an epoch reads the text. Entries are word
+ * ids (> 0) and -1 for a line end; offs[i] is the tokenizer's offset after entry i. */
+typedef struct stream_ref {
+    int32_t *ids;
+    uint64_t *offs;
+    size_t n;
+} stream_ref;
+
+static stream_ref read_reference(const firth_corpus *c, const firth_vocab *v, uint64_t begin,
+                                 uint64_t end) {
+    stream_ref r = {0};
+    firth_text_params text = firth_text_default_params();
+    firth_error err = {0};
+    firth_tokenizer *t = firth_tokenizer_new(c, begin, end, &text, &err);
+    size_t cap = 1 << 16;
+    r.ids = malloc(cap * sizeof *r.ids);
+    r.offs = malloc(cap * sizeof *r.offs);
+    for (;;) {
+        const char *w;
+        size_t len;
+        int kind = firth_tokenizer_next(t, &w, &len, &err);
+        if (kind <= 0) break;
+        int32_t id = -1;
+        if (kind == FIRTH_TOKEN_WORD) {
+            int64_t f = firth_vocab_find(v, w, len);
+            if (f <= 0) continue;
+            id = (int32_t)f;
+        }
+        if (r.n == cap) {
+            cap *= 2;
+            r.ids = realloc(r.ids, cap * sizeof *r.ids);
+            r.offs = realloc(r.offs, cap * sizeof *r.offs);
+        }
+        r.ids[r.n] = id;
+        r.offs[r.n++] = firth_tokenizer_offset(t);
+    }
+    firth_tokenizer_free(t);
+    return r;
+}
+
+/* Reads one epoch from `from` (the reference's entry `first` on) and compares every entry, and
+ * the offset every `every` entries, with the reference. Returns the mismatches. */
+static int stream_epoch(w2v_stream *s, const stream_ref *r, uint64_t from, size_t first,
+                        int record, size_t every, int *replayed) {
+    firth_error err = {0};
+    int bad = 0;
+    CHECK(w2v_stream_start(s, from, record, &err) == FIRTH_OK, "start: %s", err.message);
+    *replayed = s->replaying;
+    size_t i = first;
+    for (;; i++) {
+        int32_t id = 0;
+        int kind = w2v_stream_next(s, &id, &err);
+        if (kind == FIRTH_TOKEN_END || kind < 0) {
+            bad += kind < 0;
+            break;
+        }
+        int32_t got = kind == FIRTH_TOKEN_EOS ? -1 : id > 0 ? id : -2;
+        if (i >= r->n || got != r->ids[i]) {
+            bad++;
+            break;
+        }
+        if ((i - first) % every == 0 || i + 1 == r->n) {
+            uint64_t off = 0;
+            if (w2v_stream_offset(s, &off, &err) != FIRTH_OK || off != r->offs[i]) bad++;
+        }
+    }
+    bad += i != r->n;
+    w2v_stream_finish(s, 1);
+    return bad;
+}
+
+/* A replayed epoch yields what reading the text yields (known words' ids, line ends; unknown
+ * words skipped) and reports the offsets the text has there, within a middle part of a corpus
+ * with long lines, empty lines and unknown words; a record over its budget is given up; an
+ * epoch that starts mid-range neither records nor replays. Reference: the tokenizer itself. */
+static void test_stream_replay(void) {
+    char *dir = tu_mkdtemp();
+    firth_rng rng;
+    firth_rng_seed(&rng, 11);
+    size_t cap = 1 << 20, len = 0;
+    char *text = malloc(cap);
+    for (int line = 0; line < 3000; line++) {
+        int words = line % 50 == 0 ? 700 : (int)firth_rng_below(&rng, 40);
+        for (int k = 0; k < words; k++) {
+            uint32_t a = firth_rng_below(&rng, 400), b = firth_rng_below(&rng, 400);
+            len += (size_t)sprintf(text + len, "%sw%u%s", k ? (k % 7 ? " " : ",  ") : "",
+                                   a < b ? a : b, k % 13 == 12 ? "." : "");
+        }
+        text[len++] = '\n';
+    }
+    char *path = tu_path(dir, "c.txt");
+    tu_write(path, text, len);
+    free(text);
+    const char *paths[] = {path};
+    firth_error err = {0};
+    firth_text_params tp = firth_text_default_params();
+    firth_corpus *c = firth_corpus_open(paths, 1, &err);
+    firth_vocab *v = firth_vocab_new(&err);
+    CHECK(c && v && firth_vocab_count(v, c, &tp, &err) == FIRTH_OK &&
+              firth_vocab_finalize(v, 20, 0, &err) == FIRTH_OK, "%s", err.message);
+    uint64_t begin, end;
+    firth_corpus_part(c, 1, 3, &begin, &end);
+    stream_ref r = read_reference(c, v, begin, end);
+    size_t unknown = 0;
+    { /* the part must hold unknown words and many marks' worth of entries */
+        firth_tokenizer *t = firth_tokenizer_new(c, begin, end, &tp, &err);
+        const char *w;
+        size_t wl;
+        int kind;
+        while ((kind = firth_tokenizer_next(t, &w, &wl, &err)) > 0)
+            unknown += kind == FIRTH_TOKEN_WORD && firth_vocab_find(v, w, wl) <= 0;
+        firth_tokenizer_free(t);
+    }
+    CHECK(begin > 0 && r.n > 3 * 4096 && unknown > 100, "fixture: begin %llu, %zu entries, %zu unknown",
+          (unsigned long long)begin, r.n, unknown);
+
+    w2v_stream s;
+    w2v_stream_init(&s, c, &tp, v, begin, end, (size_t)1 << 30);
+    int replayed = 0;
+    CHECK(stream_epoch(&s, &r, begin, 0, 1, 97, &replayed) == 0 && !replayed,
+          "the reading epoch differs from the tokenizer");
+    CHECK(s.complete && s.n == r.n, "the record holds %zu of %zu entries", s.n, r.n);
+    for (int epoch = 0; epoch < 2; epoch++)
+        CHECK(stream_epoch(&s, &r, begin, 0, 1, epoch ? 4096 : 89, &replayed) == 0 && replayed,
+              "replayed epoch %d differs from the text (replayed %d)", epoch, replayed);
+    size_t k = r.n / 2; /* a resumed epoch: from the offset after entry k */
+    CHECK(stream_epoch(&s, &r, r.offs[k], k + 1, 1, 53, &replayed) == 0 && !replayed,
+          "an epoch from the middle differs");
+    w2v_stream_free(&s);
+
+    w2v_stream_init(&s, c, &tp, v, begin, end, 4 * 1000); /* room for 1000 entries */
+    CHECK(stream_epoch(&s, &r, r.offs[k], k + 1, 1, 101, &replayed) == 0 && !replayed &&
+              !s.complete && s.n == 0, "a mid-range epoch recorded");
+    CHECK(stream_epoch(&s, &r, begin, 0, 1, 101, &replayed) == 0 && !s.complete && s.n == 0 &&
+              s.ids == NULL, "a record over its budget was kept (%zu entries)", s.n);
+    CHECK(stream_epoch(&s, &r, begin, 0, 1, 101, &replayed) == 0 && !replayed,
+          "the epoch after giving up differs");
+    w2v_stream_free(&s);
+
+    /* a stopped epoch keeps no record */
+    w2v_stream_init(&s, c, &tp, v, begin, end, (size_t)1 << 30);
+    CHECK(w2v_stream_start(&s, begin, 1, &err) == FIRTH_OK, "%s", err.message);
+    int32_t id;
+    for (int i = 0; i < 5000; i++) w2v_stream_next(&s, &id, &err);
+    w2v_stream_finish(&s, 0);
+    CHECK(!s.complete && s.n == 0, "a stopped epoch's record was kept");
+    w2v_stream_free(&s);
+
+    free(r.ids);
+    free(r.offs);
+    firth_vocab_free(v);
+    firth_corpus_free(c);
+    free(path);
+    tu_rmdir(dir);
+}
+
+/* The vectors do not depend on the record: 3 epochs with cache_mb 0 (the text every epoch) and
+ * with the default (epochs 2 and 3 replayed) give the same bytes, for CBOW and skip-gram HS. */
+static void test_stream_same_vectors(void) {
+    char *dir = tu_mkdtemp();
+    char *path = write_pairs_corpus(dir, "c.txt", 20, 60, 6, 300, 3, 5);
+    for (int arch = 0; arch < 2; arch++) {
+        firth_w2v_params p = small_params();
+        p.arch = arch ? FIRTH_ARCH_CBOW : FIRTH_ARCH_SG;
+        p.loss = arch ? FIRTH_LOSS_NS : FIRTH_LOSS_HS;
+        p.epochs = 3;
+        p.sample = 1e-2;
+        trained a = train(path, &p);
+        p.cache_mb = 0;
+        trained b = train(path, &p);
+        CHECK(a.status == FIRTH_OK && b.status == FIRTH_OK, "training failed");
+        if (a.model && b.model) {
+            size_t V = firth_vocab_size(firth_w2v_vocab(a.model));
+            CHECK(memcmp(a.model->syn0, b.model->syn0, V * (size_t)p.dim * sizeof(float)) == 0 &&
+                      memcmp(a.model->out, b.model->out,
+                             a.model->out_rows * (size_t)p.dim * sizeof(float)) == 0,
+                  "arch %d: the vectors differ with and without the record", arch);
+        }
+        firth_w2v_free(a.model);
+        firth_w2v_free(b.model);
+    }
+    free(path);
+    tu_rmdir(dir);
+}
+
 const test_case tests_w2v[] = {
     {"w2v_determinism", test_determinism},
     {"w2v_sg_ns_structure", test_sg_ns},
@@ -649,5 +839,7 @@ const test_case tests_w2v[] = {
     {"w2v_resume_sg_hs", test_resume_sg_hs},
     {"w2v_resume_after_end", test_resume_after_end},
     {"w2v_resume_errors", test_resume_errors},
+    {"w2v_stream_replay", test_stream_replay},
+    {"w2v_stream_same_vectors", test_stream_same_vectors},
     TEST_END,
 };

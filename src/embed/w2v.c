@@ -22,6 +22,7 @@
 #include "embed/w2v_ckpt.h"
 #include "embed/w2v_dist.h"
 #include "embed/w2v_model.h"
+#include "embed/w2v_stream.h"
 #include "text/vocab.h"
 
 firth_w2v_params firth_w2v_default_params(void) {
@@ -40,6 +41,7 @@ firth_w2v_params firth_w2v_default_params(void) {
     p.seed = 1;
     p.report_every_ms = 200;
     p.batch = 1;
+    p.cache_mb = 2048;
     return p;
 }
 
@@ -70,6 +72,9 @@ firth_status firth_w2v_check_params(const firth_w2v_params *p, firth_error *err)
                           p->ns_exponent);
     if (p->threads < 1 || p->threads > 1024)
         return firth_fail(err, FIRTH_ERR_PARAM, "threads must be 1..1024 (got %d)", p->threads);
+    if (p->cache_mb < 0 || p->cache_mb > ((int64_t)1 << 40))
+        return firth_fail(err, FIRTH_ERR_PARAM, "cache must be 0..2^40 MiB (got %lld)",
+                          (long long)p->cache_mb);
     if (p->report_every_ms < 1)
         return firth_fail(err, FIRTH_ERR_PARAM, "report interval must be >= 1 ms");
     return FIRTH_OK;
@@ -199,6 +204,7 @@ typedef struct worker {
     int id;
     uint64_t begin, end; /* byte range of the corpus */
     int32_t *sent;       /* (max_sentence_words) word ids of the current sentence */
+    w2v_stream stream;   /* the words of [begin, end), kept after the first epoch */
     int32_t *targets;    /* (negative + 1) */
     int32_t *targets_next; /* (negative + 1) the next window's, batched skip-gram */
     float *dh;           /* (D) step for the input vector */
@@ -440,26 +446,24 @@ static void *worker_main(void *arg) {
             loss = w->from->run_loss;
             alpha = w->from->alpha;
         }
-        firth_tokenizer *tok = firth_tokenizer_new(tr->corpus, from, w->end, &tr->text, &w->err);
-        if (!tok) {
+        /* the text is read (and recorded, when an epoch follows) or the record replayed */
+        if (w2v_stream_start(&w->stream, from, e + 1 < m->p.epochs, &w->err) != FIRTH_OK) {
             w->status = w->err.status;
+            atomic_store(&tr->stop, 1);
             break;
         }
         int kind = FIRTH_TOKEN_WORD;
         while (kind != FIRTH_TOKEN_END && !atomic_load_explicit(&tr->stop, memory_order_relaxed)) {
             int len = 0;
             while (len < max_len) {
-                const char *word;
-                size_t wl;
-                kind = firth_tokenizer_next(tok, &word, &wl, &w->err);
+                int32_t id = 0;
+                kind = w2v_stream_next(&w->stream, &id, &w->err);
                 if (kind < 0) {
                     w->status = (firth_status)kind;
                     atomic_store(&tr->stop, 1);
                     break;
                 }
                 if (kind != FIRTH_TOKEN_WORD) break;
-                int64_t id = firth_vocab_find(m->vocab, word, wl);
-                if (id <= 0) continue; /* unknown word (or a literal "</s>") */
                 unsynced++;
                 uint32_t keep = tr->keep[id];
                 if (keep != UINT32_MAX && (uint32_t)firth_rng_next(&w->rng) >= keep) continue;
@@ -486,7 +490,12 @@ static void *worker_main(void *arg) {
             if (kind != FIRTH_TOKEN_END &&
                 atomic_load_explicit(&tr->pause, memory_order_relaxed)) {
                 w->pos_epoch = e;
-                w->pos_offset = firth_tokenizer_offset(tok);
+                if (w2v_stream_offset(&w->stream, &w->pos_offset, &w->err) != FIRTH_OK) {
+                    w->status = w->err.status;
+                    kind = w->status;
+                    atomic_store(&tr->stop, 1);
+                    break;
+                }
                 w->pos_unsynced = unsynced;
                 w->pos_examples = examples;
                 w->pos_loss = loss;
@@ -499,7 +508,7 @@ static void *worker_main(void *arg) {
                     alpha = current_alpha(tr, atomic_load(&tr->words_done));
             }
         }
-        firth_tokenizer_free(tok);
+        w2v_stream_finish(&w->stream, kind == FIRTH_TOKEN_END);
         atomic_fetch_add(&tr->words_done, unsynced);
         if (w->status != FIRTH_OK) break;
         w->loss[e] = loss;
@@ -521,6 +530,7 @@ static void *worker_main(void *arg) {
 static void free_workers(worker *ws, int n) {
     if (!ws) return;
     for (int i = 0; i < n; i++) {
+        w2v_stream_free(&ws[i].stream);
         firth_free_aligned(ws[i].sent);
         firth_free_aligned(ws[i].targets);
         firth_free_aligned(ws[i].targets_next);
@@ -843,6 +853,8 @@ static firth_status train(firth_w2v *m, const firth_corpus *corpus, const firth_
             w->end = w->from->end;
             w->rng.state = w->from->rng;
         }
+        w2v_stream_init(&w->stream, corpus, &tr.text, m->vocab, w->begin, w->end,
+                        (size_t)m->p.cache_mb * ((size_t)1 << 20) / (size_t)n);
         w->sent = firth_alloc_aligned((size_t)tr.text.max_sentence_words * sizeof *w->sent);
         w->targets = firth_alloc_aligned(((size_t)m->p.negative + 1) * sizeof *w->targets);
         w->dh = firth_alloc_aligned((size_t)m->D * sizeof(float));
