@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cblas.h>
+
 #include "cli.h"
 
 /* Set by SIGINT; the progress callback then asks training to stop (nothing is written). */
@@ -46,9 +48,15 @@ static int on_progress(const firth_progress *p, void *user) {
     return wlm_interrupted;
 }
 
-static firth_status train_on(firth_wordlm *m, const firth_corpus *corpus, int epochs, int quiet,
-                             firth_error *err) {
+static firth_status train_on(firth_wordlm *m, const firth_corpus *corpus, int epochs, int threads,
+                             int quiet, firth_error *err) {
     wlm_progress ps = {.quiet = quiet, .tty = isatty(STDERR_FILENO)};
+    if (firth_wordlm_set_threads(m, threads, err) != FIRTH_OK) return err->status;
+    /* One step is a few passes of a matrix-vector size: OpenBLAS's threads cost more than they
+     * bring there (measured: 1 epoch of the log model on tinyshakespeare took 26 s with 2
+     * OpenBLAS threads on the 2-core machine against 11 s with 1, bench/RESULTS.md); firth's
+     * own threads (--threads) split the classes of each step instead. */
+    openblas_set_num_threads(1);
     signal(SIGINT, on_sigint);
     firth_status st = firth_wordlm_train(m, corpus, epochs, on_progress, &ps, err);
     signal(SIGINT, SIG_DFL);
@@ -60,7 +68,7 @@ static int wordlm_train(int argc, char **argv) {
     firth_wordlm_params p = firth_wordlm_default_params();
     cli_list inputs = {0}, pos = {0};
     const char *vectors = NULL, *output = NULL;
-    int epochs = 10, loss = 0, quiet = 0;
+    int epochs = 10, loss = 0, quiet = 0, threads = 1;
     uint64_t seed = p.seed, min_count = p.min_count, max_vocab = 0;
     const cli_opt opts[] = {
         {"--vectors", OPT_STR, &vectors, 0, 0, NULL, "VEC",
@@ -87,6 +95,8 @@ static int wordlm_train(int argc, char **argv) {
          "keep only the N most frequent words (default 0: all)"},
         {"--lowercase", OPT_FLAG, &p.lowercase, 0, 0, NULL, NULL, "lower-case the text"},
         {"--strip-punct", OPT_FLAG, &p.strip_punct, 0, 0, NULL, NULL, "delete punctuation"},
+        {"--threads", OPT_INT, &threads, 1, FIRTH_WORDLM_MAX_THREADS, NULL, "N",
+         "split each step's classes between N threads (default 1)"},
         {"--quiet", OPT_FLAG, &quiet, 0, 0, NULL, NULL, "no progress on stderr"},
     };
     const char *usage =
@@ -134,7 +144,7 @@ static int wordlm_train(int argc, char **argv) {
                 p.context * firth_wordlm_dim(m), loss ? "log" : "hinge",
                 p.train_embeddings ? ", training embeddings" : "", missing);
     /* the same corpus object: standard input was copied once when it was opened */
-    if (train_on(m, corpus, epochs, quiet, &err) != FIRTH_OK ||
+    if (train_on(m, corpus, epochs, threads, quiet, &err) != FIRTH_OK ||
         firth_wordlm_save(m, output, &err) != FIRTH_OK) {
         rc = cli_fail(&err);
         goto done;
@@ -151,16 +161,18 @@ done:
 static int wordlm_update(int argc, char **argv) {
     cli_list inputs = {0}, pos = {0};
     const char *output = NULL;
-    int epochs = 1, quiet = 0;
+    int epochs = 1, quiet = 0, threads = 1;
     const cli_opt opts[] = {
         {"--input", OPT_LIST, &inputs, 0, 0, NULL, "TEXT",
          "new text (repeatable; default and '-': stdin)"},
         {"--output", OPT_STR, &output, 0, 0, NULL, "OUT", "where to write (default: LM itself)"},
         {"--epochs", OPT_INT, &epochs, 1, 100000, NULL, "N", "passes over the new text (default 1)"},
+        {"--threads", OPT_INT, &threads, 1, FIRTH_WORDLM_MAX_THREADS, NULL, "N",
+         "split each step's classes between N threads (default 1)"},
         {"--quiet", OPT_FLAG, &quiet, 0, 0, NULL, NULL, "no progress on stderr"},
     };
     const char *usage =
-        "usage: firth wordlm update LM [--input NEW_TEXT] [--output OUT] [--epochs 1]\n\n"
+        "usage: firth wordlm update LM [--input NEW_TEXT] [--output OUT] [--epochs 1] [--threads 1]\n\n"
         "Keeps training LM online on new text, with its vocabulary and settings; words it does\n"
         "not know become <unk>. LM is replaced atomically unless --output names another file.";
     int rc = cli_parse(argc, argv, 3, opts, sizeof opts / sizeof *opts, &pos, usage);
@@ -185,7 +197,7 @@ static int wordlm_update(int argc, char **argv) {
     firth_corpus *corpus = NULL;
     if (firth_check_writable(output, &err) != FIRTH_OK || !(m = firth_wordlm_load(path, &err)) ||
         !(corpus = firth_corpus_open(in.items, in.n, &err)) ||
-        train_on(m, corpus, epochs, quiet, &err) != FIRTH_OK ||
+        train_on(m, corpus, epochs, threads, quiet, &err) != FIRTH_OK ||
         firth_wordlm_save(m, output, &err) != FIRTH_OK)
         rc = cli_fail(&err);
     else if (!quiet)

@@ -765,6 +765,14 @@ void firth_wordlm_free(firth_wordlm *model);
 firth_status firth_wordlm_train(firth_wordlm *model, const firth_corpus *corpus, int epochs,
                                 firth_progress_fn progress, void *user, firth_error *err);
 
+/* Threads for the full-classifier steps of firth_wordlm_train (hinge, and the log loss without
+ * `negative`): each step's classes are split between them; 1 (the default) to
+ * FIRTH_WORDLM_MAX_THREADS. A run is repeatable for a given thread count; other counts differ in
+ * the last bits (sums in another order). Not saved with the model. Worth it only when the cores
+ * are free: the threads spin between steps. */
+#define FIRTH_WORDLM_MAX_THREADS 64
+firth_status firth_wordlm_set_threads(firth_wordlm *model, int threads, firth_error *err);
+
 /* One SGD step on one example: `context` holds the N ids of the previous words, oldest first
  * (ids < vocab size, or firth_wordlm_vocab_size() for padding); `target` is a class. Writes the
  * example's loss before the step to *loss (may be NULL). */

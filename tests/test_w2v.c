@@ -454,6 +454,7 @@ static void test_params(void) {
 typedef struct cancel_at_fraction {
     double at; /* cancel on the first periodic call at or past this fraction */
     int cancelled;
+    double wait_s; /* cancel_after_the_end: how long to wait in the callback */
 } cancel_at_fraction;
 
 static int cancel_mid_run(const firth_progress *pg, void *user) {
@@ -463,13 +464,12 @@ static int cancel_mid_run(const firth_progress *pg, void *user) {
 }
 
 /* Cancels in the report of epoch 1, but only after waiting long enough for the workers of a
- * small run to finish every epoch: the cancel then comes when no worker is left running. (The
- * two epochs left take about 0.1 s; 300 ms were not enough under the sanitizers on a loaded
- * 2-core machine, which cut at 190015 of 210000 words: 3 s leave a wide margin.) */
+ * small run to finish every epoch (several times as long as the whole reference run took): the
+ * cancel then comes when no worker is left running. */
 static int cancel_after_the_end(const firth_progress *pg, void *user) {
     cancel_at_fraction *c = user;
     if (pg->epoch_finished == 1 && !c->cancelled) {
-        struct timespec ts = {3, 0};
+        struct timespec ts = {(time_t)c->wait_s, (long)((c->wait_s - (double)(time_t)c->wait_s) * 1e9)};
         nanosleep(&ts, NULL);
         c->cancelled = 1;
     }
@@ -492,8 +492,12 @@ static void check_resume(const char *what, firth_arch arch, firth_loss loss, int
     p.epochs = 3;
     p.sample = 1e-2; /* subsampling draws are part of the random stream too */
     p.report_every_ms = 1;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     trained ref = train(path, &p);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     CHECK(ref.status == FIRTH_OK, "%s: reference run: %s", what, ref.err.message);
+    double ref_s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
 
     const char *paths[] = {path};
     firth_error err = {0};
@@ -503,7 +507,7 @@ static void check_resume(const char *what, firth_arch arch, firth_loss loss, int
     firth_vocab_count(v, c, &text, &err);
     firth_vocab_finalize(v, 1, 0, &err);
     firth_w2v *m = firth_w2v_new(v, &p, &err);
-    cancel_at_fraction cut = {at, 0};
+    cancel_at_fraction cut = {at, 0, 0.3 + 4.0 * ref_s};
     firth_w2v_checkpoints ck = {ckpt, 0.0, NULL};
     firth_status st = firth_w2v_train_resumable(m, c, &text, &ck,
                                                 at < 0 ? cancel_after_the_end : cancel_mid_run,
@@ -573,7 +577,7 @@ static void test_resume_errors(void) {
     firth_vocab_count(v, c, &text, &err);
     firth_vocab_finalize(v, 1, 0, &err);
     firth_w2v *m = firth_w2v_new(v, &p, &err);
-    cancel_at_fraction stop = {0.3, 0};
+    cancel_at_fraction stop = {0.3, 0, 0.0};
     firth_w2v_checkpoints ck = {ckpt, 0.0, NULL};
     CHECK(firth_w2v_train_resumable(m, c, &text, &ck, cancel_mid_run, &stop, &err) ==
               FIRTH_ERR_CANCELLED, "cut run: %s", err.message);

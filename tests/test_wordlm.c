@@ -365,6 +365,41 @@ static void test_wordlm_build_eval_and_files(void) {
         c[128 + 3] = 'x'; /* "<unk>" -> "<unx>" */
         tu_write(bad, c, n);
         CHECK(!firth_wordlm_load(bad, &e) && e.status == FIRTH_ERR_INPUT, "first word: %s", e.message);
+        /* every truncation, and every single bit of the header and of the words flipped: either
+         * refused with FIRTH_ERR_INPUT or (a flip in a field that stays valid, e.g. the learning
+         * rate) a model that scores and tokenizes without fault (ASan/UBSan watch this one) */
+        size_t refused = 0, loaded = 0, words_end = 128 + (size_t)m->words_bytes;
+        for (size_t cut = 0; cut < n; cut++) {
+            tu_write(bad, bytes, cut);
+            firth_error e2 = {0};
+            firth_wordlm *x = firth_wordlm_load(bad, &e2);
+            CHECK(!x && e2.status == FIRTH_ERR_INPUT, "truncated at %zu of %zu: status %d", cut, n,
+                  e2.status);
+            firth_wordlm_free(x);
+        }
+        for (size_t bit = 0; bit < 8 * words_end; bit++) {
+            memcpy(c, bytes, n);
+            c[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+            tu_write(bad, c, n);
+            firth_error e2 = {0};
+            firth_wordlm *x = firth_wordlm_load(bad, &e2);
+            if (!x) {
+                refused++;
+                CHECK(e2.status == FIRTH_ERR_INPUT && e2.message[0], "bit %zu: status %d", bit,
+                      e2.status);
+                continue;
+            }
+            loaded++;
+            size_t V = firth_wordlm_vocab_size(x), ids[3] = {1, 2, 0}, *tk = NULL, nt = 0;
+            float *sc = malloc(V * sizeof *sc);
+            CHECK(sc && firth_wordlm_scores(x, ids, 3, sc, &e2) == FIRTH_OK, "bit %zu: scores", bit);
+            free(sc);
+            if (firth_wordlm_tokenize(x, "a b QQ c", &tk, &nt, NULL, &e2) == FIRTH_OK) free(tk);
+            firth_wordlm_free(x);
+        }
+        printf("    %zu truncations refused; %zu bit flips in header and words: %zu refused, %zu "
+               "still a valid model\n",
+               n, 8 * words_end, refused, loaded);
         free(c);
         free(bytes);
     }
@@ -374,6 +409,163 @@ out:
     firth_corpus_free(corpus);
     firth_vectors_free(v);
     free(vec), free(txt), free(lm);
+    tu_rmdir(dir);
+}
+
+/* The fused kernels of firth_wordlm_step against the obvious BLAS ones (firth_wordlm_step_naive)
+ * over many steps: both losses, with and without embedding training, an L2 shrink small enough
+ * to pass WSCALE_MIN (so the fold into W is exercised), F = 15 (rows padded to 16). */
+static void test_wordlm_fused_matches_naive(void) {
+    for (int loss = 0; loss < 2; loss++)
+        for (int emb = 0; emb < 2; emb++) {
+            firth_wordlm_params p = firth_wordlm_default_params();
+            p.loss = loss ? FIRTH_WORDLM_LOG : FIRTH_WORDLM_HINGE;
+            p.context = 3;
+            p.lr = 0.5;
+            p.alpha = 0.04; /* wscale falls by 0.98 a step: below 1e-9 after ~1030 steps */
+            p.train_embeddings = emb;
+            p.emb_lr = 0.01;
+            firth_error err = {0};
+            const size_t V = 37;
+            firth_wordlm *a = firth_wordlm_blank(&p, V, 5, &err), *b = firth_wordlm_blank(&p, V, 5, &err);
+            CHECK(a && b, "%s", err.message);
+            if (!a || !b) {
+                firth_wordlm_free(a), firth_wordlm_free(b);
+                return;
+            }
+            firth_rng r;
+            firth_rng_seed(&r, 99);
+            for (size_t i = 0; i < (V + 1) * 5; i++) a->E[i] = b->E[i] = firth_rng_float(&r) - 0.5f;
+            size_t ids[1200];
+            for (size_t i = 0; i < 1200; i++) ids[i] = 1 + firth_rng_next(&r) % (V - 1);
+            double worst_loss = 0;
+            uint64_t folds = 0;
+            for (size_t i = 3; i < 1200; i++) {
+                double before = a->wscale, la = 0;
+                CHECK(firth_wordlm_step(a, ids + i - 3, ids[i], &la, &err) == FIRTH_OK, "%s",
+                      err.message);
+                double lb = firth_wordlm_step_naive(b, ids + i - 3, ids[i]);
+                folds += a->wscale > before;
+                worst_loss = fmax(worst_loss, fabs(la - lb) / fmax(1.0, fabs(lb)));
+            }
+            double worst = 0;
+            for (size_t c = 0; c < V; c++) {
+                for (size_t f = 0; f < a->ld; f++) {
+                    double wa = w_true(a, c, f), wb = w_true(b, c, f);
+                    worst = fmax(worst, fabs(wa - wb) / fmax(1e-3, fabs(wb)));
+                }
+                worst = fmax(worst, fabs(a->b[c] - b->b[c]) / fmax(1e-3, fabs(b->b[c])));
+            }
+            double worst_e = 0;
+            for (size_t i = 0; i < (V + 1) * 5; i++) worst_e = fmax(worst_e, fabs(a->E[i] - b->E[i]));
+            CHECK(worst < 1e-3 && worst_e < 1e-4 && worst_loss < 1e-4,
+                  "%s%s: weights %.2e, embeddings %.2e, loss %.2e", loss ? "log" : "hinge",
+                  emb ? " + embeddings" : "", worst, worst_e, worst_loss);
+            CHECK(folds > 0, "the scale was never folded into W");
+            printf("    %s%s: 1197 steps, largest relative difference W/b %.2e, E %.2e, loss %.2e\n",
+                   loss ? "softmax" : "hinge", emb ? " + embeddings" : "", worst, worst_e, worst_loss);
+            firth_wordlm_free(a);
+            firth_wordlm_free(b);
+        }
+}
+
+/* More sampled classes than classes (K + 1 > V) works: the scratch grows (ASan would see an
+ * overflow otherwise), and the step still moves the target's score up. */
+static void test_wordlm_sampled_more_than_vocab(void) {
+    firth_wordlm *m = random_model(FIRTH_WORDLM_LOG, 1, 4, 5, 0.3f);
+    if (!m) return;
+    m->p.negative = 50;
+    const size_t ctx[2] = {1, 2};
+    float s0[4], s1[4];
+    firth_wordlm_scores(m, ctx, 2, s0, NULL);
+    m->p.lr = 0.1;
+    firth_error err = {0};
+    double loss = 0;
+    CHECK(firth_wordlm_step(m, ctx, 3, &loss, &err) == FIRTH_OK && isfinite(loss), "%s",
+          err.message);
+    firth_wordlm_scores(m, ctx, 2, s1, NULL);
+    CHECK(s1[3] > s0[3], "target score %g -> %g", s0[3], s1[3]);
+    firth_wordlm_free(m);
+}
+
+static int count_threads(const firth_progress *p, void *user) {
+    *(int *)user = p->threads;
+    return 0;
+}
+
+/* firth_wordlm_train with the classes split between 2 and 3 threads against 1 thread: the hinge
+ * model (no embedding training) bit for bit (each class's arithmetic is the same, whichever
+ * thread does it), the others to float rounding (dL/dx and the softmax normaliser are summed in
+ * another order). 1,500 classes x 64 floats: large enough for the pool to start. */
+static void test_wordlm_threads_match_one(void) {
+    char *dir = tu_mkdtemp();
+    if (!dir) return;
+    char *vec = tu_path(dir, "v.txt"), *txt = tu_path(dir, "t.txt");
+    tu_write_str(vec, "1 16\nnone 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+    /* 6,000 words over 1,500 distinct ones, with structure: w(i) depends on w(i - 1) */
+    FILE *f = fopen(txt, "w");
+    firth_rng r;
+    firth_rng_seed(&r, 4);
+    size_t prev = 0;
+    for (int i = 0; i < 6000; i++) {
+        prev = (prev * 7 + (firth_rng_next(&r) % 4 == 0 ? firth_rng_next(&r) % 1500 : 3)) % 1500;
+        fprintf(f, "w%zu%c", i < 1500 ? (size_t)i : prev, i % 20 == 19 ? '\n' : ' ');
+    }
+    fclose(f);
+    firth_error err = {0};
+    firth_vectors *v = firth_vectors_load_raw(vec, 0, &err);
+    const char *paths[] = {txt};
+    firth_corpus *corpus = firth_corpus_open(paths, 1, &err);
+    CHECK(v && corpus, "%s", err.message);
+    for (int cfg = 0; v && corpus && cfg < 4; cfg++) {
+        firth_wordlm_params p = firth_wordlm_default_params();
+        p.context = 4;
+        p.loss = cfg < 2 ? FIRTH_WORDLM_HINGE : FIRTH_WORDLM_LOG;
+        p.train_embeddings = cfg % 2;
+        p.lr = cfg < 2 ? 0.01 : 0.05;
+        p.emb_lr = 0.01;
+        firth_wordlm *m[3] = {NULL, NULL, NULL};
+        int seen[3] = {0, 0, 0};
+        for (int t = 0; t < 3; t++) {
+            m[t] = firth_wordlm_new(v, corpus, &p, NULL, &err);
+            CHECK(m[t] && firth_wordlm_set_threads(m[t], t + 1, &err) == FIRTH_OK, "%s",
+                  err.message);
+            if (!m[t]) continue;
+            CHECK(firth_wordlm_train(m[t], corpus, 2, count_threads, &seen[t], &err) == FIRTH_OK,
+                  "%s", err.message);
+            CHECK(seen[t] == t + 1, "trained with %d threads, asked for %d", seen[t], t + 1);
+        }
+        if (m[0] && m[1] && m[2]) {
+            size_t V = m[0]->V, nw = V * m[0]->ld, ne = (V + 1) * 16;
+            CHECK(V >= 1500 && nw >= (1u << 16), "V = %zu: too small for the pool", V);
+            for (int t = 1; t < 3; t++) {
+                double worst = 0;
+                for (size_t i = 0; i < nw; i++)
+                    worst = fmax(worst, fabs(m[t]->wscale * m[t]->W[i] - m[0]->wscale * m[0]->W[i]));
+                for (size_t i = 0; i < V; i++) worst = fmax(worst, fabs(m[t]->b[i] - m[0]->b[i]));
+                for (size_t i = 0; i < ne; i++) worst = fmax(worst, fabs(m[t]->E[i] - m[0]->E[i]));
+                if (cfg == 0)
+                    CHECK(worst == 0 && m[t]->wscale == m[0]->wscale,
+                          "hinge, %d threads: differs from 1 thread by %.3g", t + 1, worst);
+                else
+                    CHECK(worst < (cfg % 2 ? 1e-3 : 1e-5), "%s%s, %d threads: differs from 1 thread by %.3g",
+                          cfg < 2 ? "hinge" : "log", cfg % 2 ? " + embeddings" : "", t + 1, worst);
+                printf("    %s%s, %d threads vs 1: largest difference %.2e\n", cfg < 2 ? "hinge" : "log",
+                       cfg % 2 ? " + embeddings" : "", t + 1, worst);
+            }
+        }
+        for (int t = 0; t < 3; t++) firth_wordlm_free(m[t]);
+    }
+    firth_error e2 = {0};
+    firth_wordlm_params p = firth_wordlm_default_params();
+    firth_wordlm *b = firth_wordlm_blank(&p, 3, 2, &e2);
+    CHECK(b && firth_wordlm_set_threads(b, 0, &e2) == FIRTH_ERR_PARAM &&
+              firth_wordlm_set_threads(b, FIRTH_WORDLM_MAX_THREADS + 1, &e2) == FIRTH_ERR_PARAM,
+          "bad thread counts accepted");
+    firth_wordlm_free(b);
+    firth_corpus_free(corpus);
+    firth_vectors_free(v);
+    free(vec), free(txt);
     tu_rmdir(dir);
 }
 
@@ -399,6 +591,9 @@ const test_case tests_wordlm[] = {
     {"wordlm_gradcheck_sampled", test_wordlm_gradcheck_sampled},
     {"wordlm_frozen_embeddings_and_shrink", test_wordlm_frozen_embeddings_and_shrink},
     {"wordlm_build_eval_and_files", test_wordlm_build_eval_and_files},
+    {"wordlm_fused_matches_naive", test_wordlm_fused_matches_naive},
+    {"wordlm_sampled_more_than_vocab", test_wordlm_sampled_more_than_vocab},
+    {"wordlm_threads_match_one", test_wordlm_threads_match_one},
     {"wordlm_bad_params", test_wordlm_bad_params},
     TEST_END,
 };

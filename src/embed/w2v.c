@@ -571,6 +571,19 @@ static firth_status write_checkpoint(trainer *tr, worker *ws, int n, int reporte
         memcpy(o->examples, w->examples, (size_t)o->epochs_done * sizeof *o->examples);
         memcpy(o->finished_at, w->finished_at, (size_t)o->epochs_done * sizeof *o->finished_at);
     }
+    /* A diverged run is not saved: its checkpoint could never be loaded (the loader refuses
+     * non-finite weights), and the older checkpoint at the path stays (found by
+     * tests/fuzz/fuzz_w2v_ckpt.c). */
+    size_t nin = firth_vocab_size(m->vocab) * (size_t)m->p.dim, nout = m->out_rows * (size_t)m->p.dim;
+    int finite = 1;
+    for (size_t i = 0; i < nin && finite; i++) finite = isfinite(m->syn0[i]);
+    for (size_t i = 0; i < nout && finite; i++) finite = isfinite(m->out[i]);
+    if (!finite) {
+        st = firth_fail(err, FIRTH_ERR_DIVERGED,
+                        "training diverged (the weights are no longer finite); no checkpoint "
+                        "written, try a smaller --alpha");
+        goto out;
+    }
     st = w2v_checkpoint_write(m, s, ck->path, err);
 out:
     firth_w2v_resume_free(s);

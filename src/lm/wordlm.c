@@ -12,6 +12,9 @@
 #include <cblas.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +100,7 @@ void firth_wordlm_free(firth_wordlm *m) {
     free(m->samp);
     free(m->logkq);
     if (m->noise_ready) firth_alias_free(&m->noise);
-    free(m);
+    free(m); /* m->pool only exists inside firth_wordlm_train */
 }
 
 /* Allocates everything but the words for V classes, N x D; zeroes the weights. */
@@ -125,6 +128,7 @@ static firth_wordlm *alloc_model(const firth_wordlm_params *p, size_t V, int D, 
     m->F = F;
     m->ld = ld;
     m->wscale = 1.0;
+    m->threads = 1;
     firth_rng_seed(&m->rng, p->seed);
     m->counts = calloc(V, sizeof *m->counts);
     m->E = firth_alloc_aligned(en);
@@ -389,7 +393,9 @@ static void update_embeddings(firth_wordlm *m, const size_t *ctx) {
         cblas_saxpy((int)D, (float)-rate, m->gx + (size_t)k * D, 1, m->E + ctx[k] * D, 1);
 }
 
-static double step_hinge(firth_wordlm *m, const size_t *ctx, size_t target) {
+/* The obvious two-pass hinge step (scores by sgemv, then a saxpy per active class): the
+ * reference that the fused step below is tested against (tests/test_wordlm.c). */
+static double step_hinge_naive(firth_wordlm *m, const size_t *ctx, size_t target) {
     float *x = m->x, *s = m->s;
     firth_wordlm_features(m, ctx, x);
     all_scores(m, x, s);
@@ -430,7 +436,9 @@ static double softmax(float *s, size_t n) {
     return (double)mx + log(sum);
 }
 
-static double step_log(firth_wordlm *m, const size_t *ctx, size_t target) {
+/* The obvious full-softmax step (sgemv, sgemv^T for dL/dx, sger): three passes over W; the
+ * reference for the fused step below. */
+static double step_log_naive(firth_wordlm *m, const size_t *ctx, size_t target) {
     float *x = m->x, *g = m->s;
     firth_wordlm_features(m, ctx, x);
     all_scores(m, x, g);
@@ -447,6 +455,78 @@ static double step_log(firth_wordlm *m, const size_t *ctx, size_t target) {
                (int)m->ld);
     for (size_t c = 0; c < m->V; c++) m->b[c] -= (float)(lr * g[c]);
     if (m->p.train_embeddings) update_embeddings(m, ctx);
+    renormalise(m);
+    return loss;
+}
+
+/* Fused kernels. A step of the full model is bound by reading and writing W (V x ld floats,
+ * 11 MB for 4,554 classes x 600 features: more than L2), so the fused steps touch every row once
+ * while it is in L1: the hinge step computes a class's score and, when its margin is violated,
+ * its dL/dx contribution and its update in the same visit (one pass instead of two); the softmax
+ * step needs all scores before any probability is known, so it makes one sgemv pass for the
+ * scores and one fused pass for dL/dx and the update (two passes instead of three). The rows are
+ * ld floats, zero past F (x too), so the loops run over whole 64-byte lines. */
+static inline float dot_ld(const float *restrict a, const float *restrict b, size_t n) {
+    float acc = 0.0f;
+#pragma omp simd reduction(+ : acc) aligned(a, b : 64)
+    for (size_t f = 0; f < n; f++) acc += a[f] * b[f];
+    return acc;
+}
+
+static inline void axpy_ld(float a, const float *restrict x, float *restrict y, size_t n) {
+#pragma omp simd aligned(x, y : 64)
+    for (size_t f = 0; f < n; f++) y[f] += a * x[f];
+}
+
+static double step_hinge(firth_wordlm *m, const size_t *ctx, size_t target) {
+    double lr = m->p.lr, f = 1.0 - lr * m->p.alpha;
+    if (f <= 0.0) return step_hinge_naive(m, ctx, target); /* the shrink zeroes W */
+    float *x = m->x, *gx = m->gx, *b = m->b;
+    size_t ld = m->ld, V = m->V;
+    int emb = m->p.train_embeddings;
+    firth_wordlm_features(m, ctx, x);
+    if (emb) memset(gx, 0, ld * sizeof *gx);
+    double old_scale = m->wscale;
+    m->wscale *= f;
+    float up = (float)(lr / m->wscale), gscale = (float)old_scale;
+    double loss = 0.0;
+    for (size_t c = 0; c < V; c++) {
+        float *row = m->W + c * ld;
+        float s = gscale * dot_ld(row, x, ld) + b[c];
+        double y = c == target ? 1.0 : -1.0, z = y * (double)s;
+        if (z > 1.0) continue; /* sklearn's Hinge.dloss: -y when z <= threshold, else 0 */
+        loss += 1.0 - z;
+        if (emb) axpy_ld((float)-y * gscale, row, gx, ld); /* dL/dx = -y w_c (old weights) */
+        axpy_ld((float)y * up, x, row, ld);
+        b[c] += (float)(y * lr);
+    }
+    if (emb) update_embeddings(m, ctx);
+    renormalise(m);
+    return loss;
+}
+
+static double step_log(firth_wordlm *m, const size_t *ctx, size_t target) {
+    if (1.0 - m->p.lr * m->p.alpha <= 0.0) return step_log_naive(m, ctx, target);
+    float *x = m->x, *g = m->s, *gx = m->gx, *b = m->b;
+    size_t ld = m->ld, V = m->V;
+    int emb = m->p.train_embeddings;
+    firth_wordlm_features(m, ctx, x);
+    all_scores(m, x, g);
+    softmax(g, V);
+    double loss = -log(fmax((double)g[target], 1e-30));
+    g[target] -= 1.0f; /* dL/ds = p - onehot */
+    if (emb) memset(gx, 0, ld * sizeof *gx);
+    float gscale = (float)m->wscale;
+    shrink(m);
+    double lr = m->p.lr;
+    float up = (float)(-lr / m->wscale);
+    for (size_t c = 0; c < V; c++) {
+        float *row = m->W + c * ld;
+        if (emb) axpy_ld(gscale * g[c], row, gx, ld); /* dL/dx = W_old^T g */
+        axpy_ld(up * g[c], x, row, ld);
+        b[c] -= (float)(lr * g[c]);
+    }
+    if (emb) update_embeddings(m, ctx);
     renormalise(m);
     return loss;
 }
@@ -478,7 +558,7 @@ static double sampled_grad(const firth_wordlm *m, const float *x, size_t target,
 
 double firth_wordlm_step_sampled(firth_wordlm *m, const size_t *ctx, size_t target,
                                  const size_t *samples, size_t K) {
-    float *x = m->x, *g = m->s; /* g: K + 1 floats of scratch (firth_wordlm_prepare_noise) */
+    float *x = m->x, *g = m->s; /* g: K + 1 floats of scratch (prepare_noise makes room) */
     firth_wordlm_features(m, ctx, x);
     double loss = sampled_grad(m, x, target, samples, K, g);
     if (m->p.train_embeddings) {
@@ -538,21 +618,16 @@ firth_status firth_wordlm_prepare_noise(firth_wordlm *m, firth_error *err) {
     double *w = malloc(m->V * sizeof *w);
     m->logkq = malloc(m->V * sizeof *m->logkq);
     m->samp = malloc((size_t)m->p.negative * sizeof *m->samp);
-    if (!w || !m->logkq || !m->samp) {
+    /* The sampled step keeps K + 1 logits in s, made for V: with more samples than classes it
+     * wrote past its end (found by tests/fuzz/fuzz_wordlm.c and by the wordlm tests; reachable
+     * with 'wordlm train --loss log --negative K' and a vocabulary of at most K words). */
+    if ((size_t)m->p.negative + 1 > m->V) {
+        firth_free_aligned(m->s);
+        m->s = firth_alloc_aligned(((size_t)m->p.negative + 1) * sizeof *m->s);
+    }
+    if (!w || !m->logkq || !m->samp || !m->s) {
         free(w);
         return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory");
-    }
-    /* the sampled step keeps the K + 1 scores in m->s, made for V: with more samples than
-     * classes it wrote past its end (found by tests/fuzz/fuzz_wordlm.c; reachable with
-     * 'wordlm train --loss log --negative K' and a vocabulary of at most K words) */
-    if ((size_t)m->p.negative + 1 > m->V) {
-        float *g = firth_alloc_aligned(((size_t)m->p.negative + 1) * sizeof *g);
-        if (!g) {
-            free(w);
-            return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory");
-        }
-        firth_free_aligned(m->s);
-        m->s = g;
     }
     double total = 0.0;
     for (size_t c = 0; c < m->V; c++) total += w[c] = pow((double)m->counts[c], NOISE_POWER);
@@ -568,6 +643,264 @@ firth_status firth_wordlm_prepare_noise(firth_wordlm *m, firth_error *err) {
     return st;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* worker threads: the classes of each full step split between the threads                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Each thread owns a contiguous block of classes (rows of W, entries of b and s) for the whole
+ * training call; per step the main thread publishes the example and every thread runs the
+ * fused kernel over its rows, with its own partial dL/dx and loss, which the main thread sums in
+ * thread order (so a run is repeatable for a given thread count). The hinge step is one phase
+ * (classes are independent); the softmax step is two: scores and a local max and sum, then,
+ * with the global normaliser, the update. Workers spin on a generation counter between phases
+ * and yield the core while they wait (steps are ~0.1 ms: a sleep and wake-up would cost more
+ * than the step). */
+enum { PH_QUIT = 1, PH_HINGE, PH_LOG_SCORES, PH_LOG_UPDATE };
+
+typedef struct wlm_worker {
+    struct wlm_pool *pool;
+    int id;
+    size_t c0, c1;  /* rows [c0, c1) */
+    float *gx;      /* (ld) partial dL/dx (thread 0 uses m->gx) */
+    double loss;
+    float mx;       /* log: max score over the rows */
+    double sum;     /* log: sum of exp(s - mx) over the rows */
+    pthread_t th;
+    int started;
+} wlm_worker;
+
+struct wlm_pool {
+    firth_wordlm *m;
+    int T;
+    atomic_uint gen;    /* bumped by the main thread to start a phase */
+    atomic_int pending; /* workers 1..T-1 still in the phase */
+    int phase;
+    /* the step's constants, written before gen is bumped */
+    size_t target;
+    float gscale, up, gmx;
+    double lr, ginv;
+    wlm_worker w[];
+};
+
+static void spin_pause(unsigned *n) {
+    if (++*n < 256) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    } else {
+        sched_yield();
+    }
+}
+
+static void phase_hinge(struct wlm_pool *P, wlm_worker *w) {
+    firth_wordlm *m = P->m;
+    const float *x = m->x;
+    float *b = m->b, gscale = P->gscale, up = P->up;
+    size_t ld = m->ld;
+    int emb = m->p.train_embeddings;
+    double loss = 0.0, lr = P->lr;
+    if (emb) memset(w->gx, 0, ld * sizeof *w->gx);
+    for (size_t c = w->c0; c < w->c1; c++) {
+        float *row = m->W + c * ld;
+        float sc = gscale * dot_ld(row, x, ld) + b[c];
+        double y = c == P->target ? 1.0 : -1.0, z = y * (double)sc;
+        if (z > 1.0) continue;
+        loss += 1.0 - z;
+        if (emb) axpy_ld((float)-y * gscale, row, w->gx, ld);
+        axpy_ld((float)y * up, x, row, ld);
+        b[c] += (float)(y * lr);
+    }
+    w->loss = loss;
+}
+
+static void phase_log_scores(struct wlm_pool *P, wlm_worker *w) {
+    firth_wordlm *m = P->m;
+    const float *x = m->x, *b = m->b;
+    float *s = m->s, gscale = P->gscale, mx = -INFINITY;
+    size_t ld = m->ld;
+    for (size_t c = w->c0; c < w->c1; c++) {
+        s[c] = gscale * dot_ld(m->W + c * ld, x, ld) + b[c];
+        if (s[c] > mx) mx = s[c];
+    }
+    double sum = 0.0;
+    for (size_t c = w->c0; c < w->c1; c++) sum += expf(s[c] - mx);
+    w->mx = mx;
+    w->sum = sum;
+}
+
+static void phase_log_update(struct wlm_pool *P, wlm_worker *w) {
+    firth_wordlm *m = P->m;
+    const float *x = m->x, *s = m->s;
+    float *b = m->b, gscale = P->gscale, up = P->up, gmx = P->gmx, inv = (float)P->ginv;
+    size_t ld = m->ld;
+    int emb = m->p.train_embeddings;
+    double lr = P->lr;
+    if (emb) memset(w->gx, 0, ld * sizeof *w->gx);
+    for (size_t c = w->c0; c < w->c1; c++) {
+        float g = expf(s[c] - gmx) * inv - (c == P->target ? 1.0f : 0.0f); /* p - onehot */
+        float *row = m->W + c * ld;
+        if (emb) axpy_ld(gscale * g, row, w->gx, ld);
+        axpy_ld(up * g, x, row, ld);
+        b[c] -= (float)(lr * g);
+    }
+}
+
+static void run_phase(struct wlm_pool *P, wlm_worker *w) {
+    switch (P->phase) {
+    case PH_HINGE: phase_hinge(P, w); break;
+    case PH_LOG_SCORES: phase_log_scores(P, w); break;
+    case PH_LOG_UPDATE: phase_log_update(P, w); break;
+    default: break;
+    }
+}
+
+static void *worker_main(void *arg) {
+    wlm_worker *w = arg;
+    struct wlm_pool *P = w->pool;
+    unsigned seen = 0;
+    for (;;) {
+        unsigned n = 0, g;
+        while ((g = atomic_load_explicit(&P->gen, memory_order_acquire)) == seen) spin_pause(&n);
+        seen = g;
+        if (P->phase == PH_QUIT) return NULL;
+        run_phase(P, w);
+        atomic_fetch_sub_explicit(&P->pending, 1, memory_order_release);
+    }
+}
+
+/* Runs one phase on every thread (the caller is thread 0) and waits for all of them. */
+static void pool_phase(struct wlm_pool *P, int phase) {
+    P->phase = phase;
+    atomic_store_explicit(&P->pending, P->T - 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&P->gen, 1, memory_order_release);
+    if (phase == PH_QUIT) return;
+    run_phase(P, &P->w[0]);
+    unsigned n = 0;
+    while (atomic_load_explicit(&P->pending, memory_order_acquire) > 0) spin_pause(&n);
+}
+
+static void pool_free(struct wlm_pool *P) {
+    if (!P) return;
+    int any = 0;
+    for (int t = 1; t < P->T; t++) any |= P->w[t].started;
+    if (any) {
+        P->phase = PH_QUIT;
+        atomic_fetch_add_explicit(&P->gen, 1, memory_order_release);
+        for (int t = 1; t < P->T; t++)
+            if (P->w[t].started) pthread_join(P->w[t].th, NULL);
+    }
+    for (int t = 1; t < P->T; t++) firth_free_aligned(P->w[t].gx);
+    free(P);
+}
+
+/* Threads for the full steps of a training call, or NULL (one thread, or a model too small
+ * to be worth splitting: under 2^16 weights). */
+static firth_status pool_start(firth_wordlm *m, struct wlm_pool **out, firth_error *err) {
+    *out = NULL;
+    int T = m->threads;
+    if (T > (int)m->V) T = (int)m->V;
+    if (T <= 1 || m->V * m->ld < (1u << 16) ||
+        (m->p.loss == FIRTH_WORDLM_LOG && m->p.negative > 0))
+        return FIRTH_OK;
+    struct wlm_pool *P = calloc(1, sizeof *P + (size_t)T * sizeof(wlm_worker));
+    if (!P) return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory for %d threads", T);
+    P->m = m;
+    P->T = T;
+    atomic_init(&P->gen, 0u);
+    atomic_init(&P->pending, 0);
+    for (int t = 0; t < T; t++) {
+        wlm_worker *w = &P->w[t];
+        w->pool = P;
+        w->id = t;
+        w->c0 = m->V * (size_t)t / (size_t)T;
+        w->c1 = m->V * (size_t)(t + 1) / (size_t)T;
+        w->gx = t == 0 ? m->gx : firth_alloc_aligned(m->ld * sizeof *w->gx);
+        if (!w->gx) {
+            pool_free(P);
+            return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory for %d threads", T);
+        }
+        memset(w->gx, 0, m->ld * sizeof *w->gx);
+    }
+    for (int t = 1; t < T; t++) {
+        if (pthread_create(&P->w[t].th, NULL, worker_main, &P->w[t]) != 0) {
+            pool_free(P);
+            return firth_fail(err, FIRTH_ERR_NOMEM, "cannot start %d threads", T);
+        }
+        P->w[t].started = 1;
+    }
+    *out = P;
+    return FIRTH_OK;
+}
+
+/* Sums the threads' partial dL/dx into m->gx (thread 0's), in thread order. */
+static void pool_reduce_gx(struct wlm_pool *P) {
+    float *gx = P->m->gx;
+    for (int t = 1; t < P->T; t++) axpy_ld(1.0f, P->w[t].gx, gx, P->m->ld);
+}
+
+static double step_hinge_pool(firth_wordlm *m, struct wlm_pool *P, const size_t *ctx,
+                              size_t target) {
+    double lr = m->p.lr, f = 1.0 - lr * m->p.alpha;
+    if (f <= 0.0) return step_hinge_naive(m, ctx, target);
+    firth_wordlm_features(m, ctx, m->x);
+    P->gscale = (float)m->wscale;
+    m->wscale *= f;
+    P->up = (float)(lr / m->wscale);
+    P->lr = lr;
+    P->target = target;
+    pool_phase(P, PH_HINGE);
+    double loss = 0.0;
+    for (int t = 0; t < P->T; t++) loss += P->w[t].loss;
+    if (m->p.train_embeddings) {
+        pool_reduce_gx(P);
+        update_embeddings(m, ctx);
+    }
+    renormalise(m);
+    return loss;
+}
+
+static double step_log_pool(firth_wordlm *m, struct wlm_pool *P, const size_t *ctx,
+                            size_t target) {
+    if (1.0 - m->p.lr * m->p.alpha <= 0.0) return step_log_naive(m, ctx, target);
+    firth_wordlm_features(m, ctx, m->x);
+    P->gscale = (float)m->wscale;
+    P->target = target;
+    pool_phase(P, PH_LOG_SCORES);
+    float gmx = P->w[0].mx;
+    for (int t = 1; t < P->T; t++)
+        if (P->w[t].mx > gmx) gmx = P->w[t].mx;
+    double sum = 0.0;
+    for (int t = 0; t < P->T; t++) sum += P->w[t].sum * exp((double)P->w[t].mx - (double)gmx);
+    double loss = (double)gmx + log(sum) - (double)m->s[target];
+    shrink(m);
+    P->gmx = gmx;
+    P->ginv = 1.0 / sum;
+    P->lr = m->p.lr;
+    P->up = (float)(-m->p.lr / m->wscale);
+    pool_phase(P, PH_LOG_UPDATE);
+    if (m->p.train_embeddings) {
+        pool_reduce_gx(P);
+        update_embeddings(m, ctx);
+    }
+    renormalise(m);
+    return loss;
+}
+
+firth_status firth_wordlm_set_threads(firth_wordlm *m, int threads, firth_error *err) {
+    if (threads < 1 || threads > FIRTH_WORDLM_MAX_THREADS)
+        return firth_fail(err, FIRTH_ERR_PARAM, "threads must be 1..%d (got %d)",
+                          FIRTH_WORDLM_MAX_THREADS, threads);
+    m->threads = threads;
+    return FIRTH_OK;
+}
+
+double firth_wordlm_step_naive(firth_wordlm *m, const size_t *ctx, size_t target) {
+    double l = m->p.loss == FIRTH_WORDLM_HINGE ? step_hinge_naive(m, ctx, target)
+                                               : step_log_naive(m, ctx, target);
+    m->steps++;
+    return l;
+}
+
 firth_status firth_wordlm_step(firth_wordlm *m, const size_t *ctx, size_t target, double *loss,
                                firth_error *err) {
     if (target >= m->V) return firth_fail(err, FIRTH_ERR_PARAM, "class %zu out of range", target);
@@ -575,7 +908,7 @@ firth_status firth_wordlm_step(firth_wordlm *m, const size_t *ctx, size_t target
         if (ctx[k] > m->V) return firth_fail(err, FIRTH_ERR_PARAM, "context id out of range");
     double l;
     if (m->p.loss == FIRTH_WORDLM_HINGE) {
-        l = step_hinge(m, ctx, target);
+        l = m->pool ? step_hinge_pool(m, m->pool, ctx, target) : step_hinge(m, ctx, target);
     } else if (m->p.negative > 0) {
         firth_status st = firth_wordlm_prepare_noise(m, err);
         if (st != FIRTH_OK) return st;
@@ -584,7 +917,7 @@ firth_status firth_wordlm_step(firth_wordlm *m, const size_t *ctx, size_t target
             m->samp[j] = firth_alias_draw(&m->noise, firth_rng_next(&m->rng));
         l = firth_wordlm_step_sampled(m, ctx, target, m->samp, K);
     } else {
-        l = step_log(m, ctx, target);
+        l = m->pool ? step_log_pool(m, m->pool, ctx, target) : step_log(m, ctx, target);
     }
     m->steps++;
     if (loss) *loss = l;
@@ -636,13 +969,17 @@ firth_status firth_wordlm_train(firth_wordlm *m, const firth_corpus *corpus, int
         free(ids);
         return st;
     }
+    if ((st = pool_start(m, &m->pool, err)) != FIRTH_OK) {
+        free(ids);
+        return st;
+    }
     size_t ctx[FIRTH_WORDLM_MAX_CONTEXT];
     double t0 = now_s(), last = t0;
     firth_progress pr;
     memset(&pr, 0, sizeof pr);
     pr.words_total = (uint64_t)epochs * n;
     pr.epochs = epochs;
-    pr.threads = 1;
+    pr.threads = m->pool ? m->pool->T : 1;
     for (int e = 1; e <= epochs && st == FIRTH_OK; e++) {
         double sum = 0.0;
         for (size_t i = 0; i < n; i++) {
@@ -658,7 +995,7 @@ firth_status firth_wordlm_train(firth_wordlm *m, const firth_corpus *corpus, int
                     pr.fraction = (double)pr.words_done / (double)pr.words_total;
                     pr.elapsed_s = t - t0;
                     pr.words_per_s = (double)pr.words_done / pr.elapsed_s;
-                    pr.words_per_s_thread = pr.words_per_s;
+                    pr.words_per_s_thread = pr.words_per_s / pr.threads;
                     pr.eta_s = (double)(pr.words_total - pr.words_done) / pr.words_per_s;
                     pr.alpha = m->p.lr;
                     pr.loss = sum / (double)(i + 1);
@@ -677,7 +1014,7 @@ firth_status firth_wordlm_train(firth_wordlm *m, const firth_corpus *corpus, int
         pr.fraction = (double)e / epochs;
         pr.elapsed_s = t - t0;
         pr.words_per_s = pr.elapsed_s > 0 ? (double)pr.words_done / pr.elapsed_s : 0.0;
-        pr.words_per_s_thread = pr.words_per_s;
+        pr.words_per_s_thread = pr.words_per_s / pr.threads;
         pr.eta_s = pr.words_per_s > 0 ? (double)(pr.words_total - pr.words_done) / pr.words_per_s
                                       : -1.0;
         pr.alpha = m->p.lr;
@@ -687,6 +1024,8 @@ firth_status firth_wordlm_train(firth_wordlm *m, const firth_corpus *corpus, int
         pr.epoch_seconds = pr.elapsed_s;
         if (progress(&pr, user)) st = firth_fail(err, FIRTH_ERR_CANCELLED, "training cancelled");
     }
+    pool_free(m->pool);
+    m->pool = NULL;
     free(ids);
     /* Each step checks the loss before its update, so the last update of a run can overflow the
      * weights unseen; such a model would be saved and then refused by the loader (found by

@@ -40,6 +40,9 @@ struct firth_wordlm {
     float *logkq;    /* (V) log(negative * q_c): the sampled-softmax correction */
     firth_alias noise;
     int noise_ready;
+
+    int threads;               /* firth_wordlm_set_threads; not saved with the model */
+    struct wlm_pool *pool;     /* the worker threads, only while firth_wordlm_train runs */
 };
 
 /* A model of V classes named "<unk>", "c1", "c2", ... with all weights zero (tests and tools
@@ -59,6 +62,10 @@ double firth_wordlm_example_loss(const firth_wordlm *m, const size_t *context, s
 /* One sampled-softmax step with the given classes (the public step draws them). */
 double firth_wordlm_step_sampled(firth_wordlm *m, const size_t *context, size_t target,
                                  const size_t *samples, size_t K);
+
+/* One full-model step (hinge, or the full softmax) by the obvious multi-pass BLAS kernels: the
+ * reference that firth_wordlm_step's fused kernels are tested against. No argument checks. */
+double firth_wordlm_step_naive(firth_wordlm *m, const size_t *context, size_t target);
 
 /* Builds the noise distribution (counts ^ 0.75) and the log(K q) table for `negative` = K. */
 firth_status firth_wordlm_prepare_noise(firth_wordlm *m, firth_error *err);
