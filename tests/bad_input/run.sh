@@ -410,7 +410,8 @@ wl "missing vectors" --vectors "$T/nope.txt" --input "$T/w.txt"
 wl "vectors of binary garbage" --vectors "$T/random.bin" --input "$T/w.txt"
 wl "a character model as vectors" --vectors "$T/lm.clm" --input "$T/w.txt"
 wl "empty text" --vectors "$T/wv.txt" --input "$T/e_empty.txt"
-wl "text of white space only" --vectors "$T/wv.txt" --input "$T/e_comments.tsv" --max-vocab 0 --min-count 1000
+printf ' \n\t \r\n\n' > "$T/blank.txt"
+wl "text of white space only" --vectors "$T/wv.txt" --input "$T/blank.txt"
 wl "invalid UTF-8 text" --vectors "$T/wv.txt" --input "$T/c_invalid.txt"
 wl "--context 0" --vectors "$T/wv.txt" --input "$T/w.txt" --context 0
 wl "--context 257" --vectors "$T/wv.txt" --input "$T/w.txt" --context 257
@@ -455,7 +456,8 @@ H=$T/p.html
 check "project: a missing model" "$H" "" -- "$FIRTH" project "$T/nope.txt" --html "$H"
 check "project: binary garbage" "$H" "" -- "$FIRTH" project "$T/random.bin" --html "$H"
 check "project: a character model" "$H" "" -- "$FIRTH" project "$T/lm.clm" --html "$H"
-check "project: one word" "$H" "" -- "$FIRTH" project "$T/vec_longword.txt" --html "$H"
+printf '1 2\nword 1 2\n' > "$T/one.txt"
+check "project: one word" "$H" "" -- "$FIRTH" project "$T/one.txt" --html "$H"
 check "project: a NaN vector" "$H" "" -- "$FIRTH" project "$T/vec_NaN value.txt" --html "$H"
 check "project: --words 0" "$H" "" -- "$FIRTH" project "$T/m.txt" --html "$H" --words 0
 check "project: --words 50001" "$H" "" -- "$FIRTH" project "$T/m.txt" --html "$H" --words 50001
