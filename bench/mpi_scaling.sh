@@ -7,7 +7,8 @@
 # measure: builds bench/allreduce_bench.c with mpicc and times one in-place MPI_Allreduce (sum of
 # floats) of the sizes firth sends for en-prose: the whole model at dim 100 (2 x 74,638 x 100
 # floats, 59.7 MB), the 53% of its rows a 100k-word round sends, and dim 300 (179 MB), plus small
-# sizes for the latency; once as one call, once in the 16 MiB pieces firth uses. Under
+# sizes for the latency; once as one call, once in the 16 MiB pieces firth uses; and the local
+# work of a round (bench/sync_local.c: changed rows found, packed, applied; no network). Under
 # /tmp/firth-bench.lock like every timed run.
 #
 # predict: a ring all-reduce of B bytes over R nodes moves 2 (R-1)/R B per node, in 2
@@ -32,6 +33,16 @@ measure)
     [ "$(id -u)" -eq 0 ] && ROOT="--allow-run-as-root"
     SIZES="1024 262144 4194304 7963040 14927600 44782800"
     echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(mpirun --version | head -n 1)"
+    # the local work of a round (finding, packing and applying the changed rows), no network:
+    # bench/sync_local.c on a group of one, en-prose's vocabulary size, dim 100 and 300
+    [ -f "$REPO/build/libfirth.a" ] || { echo "mpi_scaling.sh: build firth first (make)" >&2; exit 2; }
+    # shellcheck disable=SC2046
+    mpicc -O3 -march=native -std=c11 -D_GNU_SOURCE -I"$REPO/include" -I"$REPO/src" \
+        "$HERE/sync_local.c" "$REPO/build/libfirth.a" $(pkg-config --libs lapacke openblas) \
+        -lm -pthread -o "$REPO/build/sync_local"
+    for dim in 100 300; do
+        flock /tmp/firth-bench.lock "$REPO/build/sync_local" 74638 "$dim" 0.2 0.533 1.0
+    done
     for chunk in 0 4194304; do
         # shellcheck disable=SC2086
         REPEAT=${REPEAT:-10} CHUNK=$chunk flock /tmp/firth-bench.lock \
