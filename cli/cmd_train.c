@@ -259,7 +259,10 @@ int cmd_train(int argc, char **argv) {
     if (rank == 0) {
         st = firth_check_writable(output, &err);
         if (st == FIRTH_OK && save_vocab) st = firth_check_writable(save_vocab, &err);
-        if (st == FIRTH_OK && ckpt_path) st = firth_check_writable(ckpt_path, &err);
+        /* a resumed run saves to its own checkpoint by default: that one is read first, and
+         * what is wrong with it (a directory, say) is said as a reading error */
+        if (st == FIRTH_OK && ckpt_path && ckpt_path != resume)
+            st = firth_check_writable(ckpt_path, &err);
     }
     if (firth_dist_agree(dist, st, &err) != FIRTH_OK) goto fail;
 

@@ -43,9 +43,9 @@ static double chi2(const uint64_t *obs, const double *p, size_t n, uint64_t draw
 static void table_distribution(const firth_alias *a, double *p) {
     for (uint32_t i = 0; i < a->n; i++) p[i] = 0.0;
     for (uint32_t c = 0; c < a->n; c++) {
-        double keep = (double)a->prob[c] / 4294967296.0;
+        double keep = (double)a->col[c].prob / 4294967296.0;
         p[c] += keep / a->n;
-        p[a->alias[c]] += (1.0 - keep) / a->n;
+        p[a->col[c].alias] += (1.0 - keep) / a->n;
     }
 }
 
@@ -192,7 +192,7 @@ static void test_alias_reject(void) {
         firth_status st = firth_alias_build(&a, cases[i].w, cases[i].n, &err);
         CHECK(st == FIRTH_ERR_PARAM && err.status == FIRTH_ERR_PARAM,
               "%s: status %d, expected FIRTH_ERR_PARAM", cases[i].what, st);
-        CHECK(a.prob == NULL && a.alias == NULL && a.n == 0, "%s: table left empty", cases[i].what);
+        CHECK(a.col == NULL && a.n == 0, "%s: table left empty", cases[i].what);
         firth_alias_free(&a);
     }
 }
@@ -256,7 +256,7 @@ static void test_alias_zero_weights(void) {
             if (ww[i] == 0.0) {
                 CHECK(pt[i] == 0.0, "trial %d: weight-0 entry %zu has probability %.3g", trial, i,
                       pt[i]);
-                CHECK(a.prob[i] == 0 && ww[a.alias[i]] > 0.0,
+                CHECK(a.col[i].prob == 0 && ww[a.col[i].alias] > 0.0,
                       "trial %d: weight-0 column %zu must always go to a positive alias", trial, i);
             }
         }

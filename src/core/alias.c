@@ -9,7 +9,7 @@
 
 firth_status firth_alias_build(firth_alias *a, const double *w, size_t n, firth_error *err) {
     a->n = 0;
-    a->prob = a->alias = NULL;
+    a->col = NULL;
     if (n == 0 || n > UINT32_MAX) return firth_fail(err, FIRTH_ERR_PARAM, "alias table size %zu", n);
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -20,9 +20,8 @@ firth_status firth_alias_build(firth_alias *a, const double *w, size_t n, firth_
     if (!(sum > 0.0)) return firth_fail(err, FIRTH_ERR_PARAM, "alias weights sum to zero");
     double *q = malloc(n * sizeof *q);
     uint32_t *small = malloc(n * sizeof *small), *large = malloc(n * sizeof *large);
-    a->prob = malloc(n * sizeof *a->prob);
-    a->alias = malloc(n * sizeof *a->alias);
-    if (!q || !small || !large || !a->prob || !a->alias) {
+    a->col = malloc(n * sizeof *a->col);
+    if (!q || !small || !large || !a->col) {
         free(q), free(small), free(large);
         firth_alias_free(a);
         return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory building a sampling table");
@@ -37,8 +36,8 @@ firth_status firth_alias_build(firth_alias *a, const double *w, size_t n, firth_
     }
     while (ns > 0 && nl > 0) {
         uint32_t s = small[--ns], l = large[nl - 1];
-        a->prob[s] = (uint32_t)(q[s] * 4294967296.0);
-        a->alias[s] = l;
+        a->col[s].prob = (uint32_t)(q[s] * 4294967296.0);
+        a->col[s].alias = l;
         q[l] = (q[l] + q[s]) - 1.0;
         if (q[l] < 1.0) {
             nl--;
@@ -48,21 +47,21 @@ firth_status firth_alias_build(firth_alias *a, const double *w, size_t n, firth_
     /* what is left has probability 1 up to rounding */
     while (nl > 0) {
         uint32_t l = large[--nl];
-        a->prob[l] = UINT32_MAX;
-        a->alias[l] = l;
+        a->col[l].prob = UINT32_MAX;
+        a->col[l].alias = l;
     }
     while (ns > 0) {
         uint32_t s = small[--ns];
-        a->prob[s] = w[s] > 0.0 ? UINT32_MAX : 0;
-        a->alias[s] = s;
+        a->col[s].prob = w[s] > 0.0 ? UINT32_MAX : 0;
+        a->col[s].alias = s;
     }
     /* a column of weight 0 must never be drawn: if rounding left one holding itself as alias with
      * prob 0, point it at any column of positive weight */
     size_t first_positive = 0;
     while (w[first_positive] == 0.0) first_positive++;
     for (size_t i = 0; i < n; i++) {
-        if (w[i] == 0.0) a->prob[i] = 0;
-        if (w[a->alias[i]] == 0.0) a->alias[i] = (uint32_t)first_positive;
+        if (w[i] == 0.0) a->col[i].prob = 0;
+        if (w[a->col[i].alias] == 0.0) a->col[i].alias = (uint32_t)first_positive;
     }
     free(q), free(small), free(large);
     a->n = (uint32_t)n;
@@ -71,8 +70,7 @@ firth_status firth_alias_build(firth_alias *a, const double *w, size_t n, firth_
 
 void firth_alias_free(firth_alias *a) {
     if (!a) return;
-    free(a->prob);
-    free(a->alias);
-    a->prob = a->alias = NULL;
+    free(a->col);
+    a->col = NULL;
     a->n = 0;
 }

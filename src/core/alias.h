@@ -9,10 +9,15 @@
 
 #include "firth.h"
 
+/* One column: keep it when the coin is below prob (scaled to 2^32), else take alias. The two
+ * halves of a column sit side by side, so a draw costs one cache miss, not two. */
+typedef struct firth_alias_col {
+    uint32_t prob, alias;
+} firth_alias_col;
+
 typedef struct firth_alias {
     uint32_t n;
-    uint32_t *prob;  /* keep column i when the coin is below prob[i] (scaled to 2^32) */
-    uint32_t *alias; /* else take alias[i] */
+    firth_alias_col *col; /* (n) */
 } firth_alias;
 
 /* Builds the table for P(i) = weights[i] / sum(weights). Weights must be >= 0 with a positive sum;
@@ -22,8 +27,9 @@ void firth_alias_free(firth_alias *a);
 
 /* One draw from 64 random bits: the high half picks a column, the low half is the coin. */
 static inline uint32_t firth_alias_draw(const firth_alias *a, uint64_t r) {
-    uint32_t col = (uint32_t)(((r >> 32) * (uint64_t)a->n) >> 32);
-    return (uint32_t)r < a->prob[col] ? col : a->alias[col];
+    uint32_t c = (uint32_t)(((r >> 32) * (uint64_t)a->n) >> 32);
+    firth_alias_col e = a->col[c];
+    return (uint32_t)r < e.prob ? c : e.alias;
 }
 
 #endif
