@@ -761,6 +761,30 @@ static firth_status dist_start(trainer *tr, dist_run *dr, firth_error *err) {
 /* The training of firth_w2v_train_resumable and firth_w2v_train_dist (dr: NULL, or more than
  * one rank). Every failure before the workers start is agreed on by the ranks, so that none
  * waits for the others in a collective call they never make. */
+/* Records the mean loss of the next finished epoch and reports it (progress's epoch call); a
+ * non-finite mean stops the training with FIRTH_ERR_DIVERGED, reported once. */
+static firth_status finish_epoch(trainer *tr, int *reported, double mean, double seconds,
+                                 const firth_progress *pg, firth_progress_fn progress, void *user,
+                                 int *cancel, firth_error *err) {
+    firth_w2v *m = tr->m;
+    m->epoch_loss[*reported] = mean;
+    m->n_epoch_loss = ++*reported;
+    if (!isfinite(mean)) {
+        atomic_store(&tr->stop, 1);
+        return firth_fail(err, FIRTH_ERR_DIVERGED,
+                          "training diverged: the loss of epoch %d is %g; try a smaller --alpha",
+                          *reported, mean);
+    }
+    if (progress) {
+        firth_progress ep = *pg;
+        ep.epoch_finished = *reported;
+        ep.epoch_loss = mean;
+        ep.epoch_seconds = seconds;
+        if (progress(&ep, user)) *cancel = 1;
+    }
+    return FIRTH_OK;
+}
+
 static firth_status train(firth_w2v *m, const firth_corpus *corpus, const firth_text_params *text,
                           const firth_w2v_checkpoints *ck, dist_run *dr,
                           firth_progress_fn progress, void *user, firth_error *err) {
@@ -939,23 +963,9 @@ setup_failed:
             while (st == FIRTH_OK && reported < (int)min_epochs) {
                 uint64_t ex = dr->hdr[4 + reported];
                 double mean = ex ? dr->lhdr[1 + reported] / (double)ex : 0.0;
-                m->epoch_loss[reported] = mean;
-                m->n_epoch_loss = ++reported;
-                if (!isfinite(mean)) { /* the same on every rank: all stop at the next round */
-                    st = firth_fail(err, FIRTH_ERR_DIVERGED,
-                                    "training diverged: the loss of epoch %d is %g; try a "
-                                    "smaller --alpha",
-                                    reported, mean);
-                    atomic_store(&tr.stop, 1);
-                    break;
-                }
-                if (progress) {
-                    firth_progress ep = pg;
-                    ep.epoch_finished = reported;
-                    ep.epoch_loss = mean;
-                    ep.epoch_seconds = pg.elapsed_s;
-                    if (progress(&ep, user)) cancel = 1;
-                }
+                /* a non-finite mean is the same on every rank: all stop at the next round */
+                st = finish_epoch(&tr, &reported, mean, pg.elapsed_s, &pg, progress, user,
+                                  &cancel, err);
             }
             if (rst != FIRTH_OK || running == 0) {
                 atomic_store(&tr.pause, 0);
@@ -978,23 +988,7 @@ setup_failed:
                 if (ws[i].finished_at[reported] > t) t = ws[i].finished_at[reported];
             }
             double mean = ex ? l / (double)ex : 0.0;
-            m->epoch_loss[reported] = mean;
-            m->n_epoch_loss = ++reported;
-            if (!isfinite(mean)) {
-                st = firth_fail(err, FIRTH_ERR_DIVERGED,
-                                "training diverged: the loss of epoch %d is %g; try a smaller "
-                                "--alpha",
-                                reported, mean);
-                atomic_store(&tr.stop, 1);
-                break;
-            }
-            if (progress) {
-                firth_progress ep = pg;
-                ep.epoch_finished = reported;
-                ep.epoch_loss = mean;
-                ep.epoch_seconds = t;
-                if (progress(&ep, user)) cancel = 1;
-            }
+            st = finish_epoch(&tr, &reported, mean, t, &pg, progress, user, &cancel, err);
         }
         if (st == FIRTH_OK && pg.loss == pg.loss && !isfinite(pg.loss)) {
             st = firth_fail(err, FIRTH_ERR_DIVERGED,
