@@ -30,38 +30,7 @@ expect_error() {
     fi
 }
 
-# A corpus with planted synonyms: pair g's two words a<g> and b<g> are interchangeable (they occur
-# in the same contexts with the same distribution); each pair has its own 10 context words drawn
-# from a shared pool of 300, so context words mix many pairs. A correct word2vec makes b<g> the
-# nearest neighbour of a<g>.
-make_planted() { # file pairs sentences_per_pair seed
-    awk -v P="$2" -v S="$3" -v seed="$4" 'BEGIN {
-        srand(seed)
-        for (g = 0; g < P; g++) for (k = 0; k < 10; k++) ctx[g, k] = "c" int(rand() * 300)
-        for (s = 0; s < S; s++) for (g = 0; g < P; g++) {
-            pos = int(rand() * 7); line = ""
-            for (i = 0; i < 7; i++) {
-                if (i == pos) w = (rand() < 0.5 ? "a" : "b") g
-                else w = ctx[g, int(rand() * 10)]
-                line = line (i ? " " : "") w
-            }
-            print line
-        }
-    }' > "$1"
-}
-
-# How many of the pairs have their partner as nearest neighbour (both directions).
-count_partners() { # model pairs
-    n=0 g=0
-    while [ "$g" -lt "$2" ]; do
-        top=$("$FIRTH" neighbors "$1" "a$g" -k 1 | cut -f1)
-        [ "$top" = "b$g" ] && n=$((n + 1))
-        top=$("$FIRTH" neighbors "$1" "b$g" -k 1 | cut -f1)
-        [ "$top" = "a$g" ] && n=$((n + 1))
-        g=$((g + 1))
-    done
-    echo "$n"
-}
+. "$(dirname "$0")/planted.sh"
 
 # --- basics -----------------------------------------------------------------------------------
 "$FIRTH" --version | grep -q '^firth [0-9]' && ok "version" || bad "version" "no version line"

@@ -34,34 +34,7 @@ MPIRUN="mpirun --oversubscribe --bind-to none"
 # these paths is leak-checked in the single-process tests (test_dist.c runs as a group of one).
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
-# The planted-synonym corpus of cli_test.sh: pair g's words a<g> and b<g> occur in the same
-# contexts (10 words of a pool of 300 per pair), so each is the other's nearest neighbour.
-make_planted() { # file pairs sentences_per_pair seed pool
-    awk -v P="$2" -v S="$3" -v seed="$4" -v pool="${5:-300}" 'BEGIN {
-        srand(seed)
-        for (g = 0; g < P; g++) for (k = 0; k < 10; k++) ctx[g, k] = "c" int(rand() * pool)
-        for (s = 0; s < S; s++) for (g = 0; g < P; g++) {
-            pos = int(rand() * 7); line = ""
-            for (i = 0; i < 7; i++) {
-                if (i == pos) w = (rand() < 0.5 ? "a" : "b") g
-                else w = ctx[g, int(rand() * 10)]
-                line = line (i ? " " : "") w
-            }
-            print line
-        }
-    }' > "$1"
-}
-count_partners() { # model pairs
-    n=0 g=0
-    while [ "$g" -lt "$2" ]; do
-        top=$("$FIRTH" neighbors "$1" "a$g" -k 1 | cut -f1)
-        [ "$top" = "b$g" ] && n=$((n + 1))
-        top=$("$FIRTH" neighbors "$1" "b$g" -k 1 | cut -f1)
-        [ "$top" = "a$g" ] && n=$((n + 1))
-        g=$((g + 1))
-    done
-    echo "$n"
-}
+. "$(dirname "$0")/planted.sh"
 
 # --- the group's C unit tests on 3 ranks -------------------------------------------------------
 if $MPIRUN -np 3 "$FIRTH_TESTS" dist_ > "$T/unit" 2>&1 &&
