@@ -9,6 +9,11 @@
 #   make all && bench/charlm_peers.sh            # from the repository root
 #   TEXT=... THREADS="1 2" SMALL_STEPS=1000 LARGE_STEPS=60 bench/charlm_peers.sh
 #
+# Both tools take their sgemm from the same OpenBLAS, so both follow OPENBLAS_CORETYPE from the
+# environment (the header line says what it was; charlm_prof prints the kernels in use). Unset,
+# OpenBLAS picks the kernels for this CPU itself (AVX-512 "Cooperlake" on the bench machine);
+# OPENBLAS_CORETYPE=Haswell forces the AVX2 ones (bench/RESULTS.md, charlm run 3).
+#
 # The whole run holds /tmp/firth-bench.lock so no other benchmark overlaps it. Timings are the
 # training loops only (firth: its own train-time rate, validation excluded; PyTorch: time around
 # the loop). PyTorch is Debian's python3-torch (scripts/deps.sh --bench), run by /usr/bin/python3.
@@ -44,7 +49,7 @@ run() { # name layers hidden seq batch steps threads
 }
 
 main() {
-    echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg); OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-(unset)}"
     for t in $THREADS; do
         run small 2 128 50 50 "$SMALL_STEPS" "$t"
         run large 2 512 100 32 "$LARGE_STEPS" "$t"

@@ -60,7 +60,8 @@ int main(int argc, char **argv) {
         best = t < best ? t : best;
     }
     double peak = 2.0 * N * N * (double)N / best / 1e9;
-    printf("sgemm peak (%dx%dx%d, %d threads): %.1f GFLOP/s\n", N, N, N, threads, peak);
+    printf("sgemm peak (%dx%dx%d, %d threads): %.1f GFLOP/s (OpenBLAS kernels: %s)\n", N, N, N,
+           threads, peak, openblas_get_corename());
 
     firth_error err = {0};
     firth_charlm *m = firth_charlm_new(text, (size_t)len, &p, &err);

@@ -207,9 +207,14 @@ typedef struct firth_w2v_params {
     int report_every_ms;   /* how often the progress callback runs (default 200) */
     int batch;             /* negative sampling only. 1 (default): skip-gram updates each
                             * window as one block against one shared set of noise words
-                            * (HogBatch, Ji et al. 2019), CBOW goes through the same kernel, and
-                            * the next window's rows are prefetched; 0: one (context, centre)
+                            * (HogBatch, Ji et al. 2019), CBOW updates blocks of cbow_block
+                            * centre words, and the next window's rows are prefetched; 0: one (context, centre)
                             * pair at a time with its own noise words, as word2vec.c. */
+    int cbow_block;        /* CBOW with batch: this many consecutive centre words of a sentence
+                            * share one set of noise words and go through the kernel as one
+                            * block, each still predicted from its own context against its own
+                            * word (default 2; 1: each centre word its own noise words, as
+                            * word2vec.c). Fewer noise rows and draws per word: faster. */
     int64_t cache_mb;      /* while the first epoch reads the corpus, each thread keeps the ids of
                             * the words of its part in memory (4 bytes a word, about 100 MiB for
                             * 24M words), and later epochs read those instead of the text again;

@@ -374,6 +374,88 @@ static void test_ns_batch(void) {
     free(tab);
 }
 
+/* The CBOW block step: (1) its naive version equals, for each centre, -alpha * the per-pair naive
+ * gradient (firth_ns_loss_naive, checked against finite differences above) at the mean of its
+ * context rows, against its own word and the shared noise words other than its word, all taken at
+ * the values before the step, with h's step added to every context row; (2) the fast kernel
+ * equals the naive one within the sigmoid table's error. Rows repeat: a context row shared by two
+ * centres and twice in one, a centre word twice in the block, a noise word equal to one centre's
+ * word (skipped for that centre only) and drawn twice. */
+static void test_ns_cbow(void) {
+    firth_rng rng;
+    firth_rng_seed(&rng, 78);
+    firth_sigmoid_table *tab = malloc(sizeof *tab);
+    firth_sigmoid_table_init(tab);
+    const int rows_in = 12, rows_out = 20, m = 3, k = 4;
+    const int nctx[3] = {2, 4, 3};
+    const int idx[9] = {3, 7, 3, 0, 3, 5, 11, 5, 1};
+    const double alpha = 0.05;
+    double max_ref = 0.0, max_fast = 0.0;
+    for (int trial = 0; trial < 10; trial++) {
+        const int dim = trial % 2 ? 37 : 13;
+        float *in0 = malloc(sizeof(float) * rows_in * dim), *out0 = malloc(sizeof(float) * rows_out * dim);
+        float *inA = malloc(sizeof(float) * rows_in * dim), *outA = malloc(sizeof(float) * rows_out * dim);
+        float *inB = malloc(sizeof(float) * rows_in * dim), *outB = malloc(sizeof(float) * rows_out * dim);
+        double *ref_in = calloc((size_t)rows_in * dim, sizeof(double));
+        double *ref_out = calloc((size_t)rows_out * dim, sizeof(double));
+        double *gh = malloc(sizeof(double) * dim), *go = malloc(sizeof(double) * (k + 1) * dim);
+        float *h = malloc(sizeof(float) * dim);
+        float *scratch = malloc(sizeof(float) * firth_ns_cbow_scratch(m, k, dim));
+        fill(&rng, in0, (size_t)rows_in * dim, trial < 5 ? 0.5 : 2.0);
+        fill(&rng, out0, (size_t)rows_out * dim, trial < 5 ? 0.5 : 2.0);
+        /* centres' words 9, 2, 9 (+ trial); noise 17, 2, 14, 17 */
+        int32_t targets[7] = {9, 2, 9, 17, 2, 14, 17};
+        targets[0] = targets[2] = (int32_t)(9 + trial % 5);
+        double loss_ref = 0.0;
+        for (int j = 0, r0 = 0; j < m; r0 += nctx[j], j++) {
+            for (int d = 0; d < dim; d++) {
+                double s = 0.0;
+                for (int r = r0; r < r0 + nctx[j]; r++) s += in0[idx[r] * dim + d];
+                h[d] = (float)(s / nctx[j]);
+            }
+            int32_t tj[5];
+            int n = 0;
+            tj[n++] = targets[j];
+            for (int t = 0; t < k; t++)
+                if (targets[m + t] != targets[j]) tj[n++] = targets[m + t];
+            loss_ref += firth_ns_loss_naive(h, out0, tj, n, dim, gh, go);
+            for (int r = r0; r < r0 + nctx[j]; r++)
+                for (int d = 0; d < dim; d++) ref_in[idx[r] * dim + d] -= alpha * gh[d];
+            for (int t = 0; t < n; t++)
+                for (int d = 0; d < dim; d++) ref_out[tj[t] * dim + d] -= alpha * go[t * dim + d];
+        }
+        memcpy(inA, in0, sizeof(float) * rows_in * dim), memcpy(outA, out0, sizeof(float) * rows_out * dim);
+        memcpy(inB, in0, sizeof(float) * rows_in * dim), memcpy(outB, out0, sizeof(float) * rows_out * dim);
+        float *rowsA[9], *rowsB[9];
+        for (int r = 0; r < 9; r++) rowsA[r] = inA + idx[r] * dim, rowsB[r] = inB + idx[r] * dim;
+        double loss_naive = firth_ns_cbow_step_naive(rowsB, nctx, m, outB, targets, k, dim, alpha);
+        float loss_fast = firth_ns_cbow_step(tab, rowsA, nctx, m, outA, targets, k, dim, (float)alpha, scratch);
+        CHECK_CLOSE(loss_naive, loss_ref, 1e-5);
+        CHECK_CLOSE(loss_fast, loss_ref, m * (k + 1) * 2e-3);
+        for (int i = 0; i < rows_in * dim; i++) {
+            double want = in0[i] + ref_in[i];
+            double e1 = fabs(inB[i] - want), e2 = fabs(inA[i] - inB[i]);
+            if (e1 > max_ref) max_ref = e1;
+            if (e2 > max_fast) max_fast = e2;
+            CHECK(e1 <= 1e-6, "naive cbow input %d: %g vs %g", i, inB[i], want);
+            CHECK(e2 <= alpha * TABLE_ERR * (k + 1) * 2.0 * 3, "fast cbow input %d: %g vs %g", i, inA[i], inB[i]);
+        }
+        for (int i = 0; i < rows_out * dim; i++) {
+            double want = out0[i] + ref_out[i];
+            double e1 = fabs(outB[i] - want), e2 = fabs(outA[i] - outB[i]);
+            if (e1 > max_ref) max_ref = e1;
+            if (e2 > max_fast) max_fast = e2;
+            CHECK(e1 <= 1e-6, "naive cbow output %d: %g vs %g", i, outB[i], want);
+            CHECK(e2 <= alpha * TABLE_ERR * m * 2.0 * 2, "fast cbow output %d: %g vs %g", i, outA[i], outB[i]);
+        }
+        free(in0), free(out0), free(inA), free(outA), free(inB), free(outB), free(h);
+        free(ref_in), free(ref_out), free(gh), free(go), free(scratch);
+    }
+    printf("    ns cbow block: naive vs per-centre per-pair gradients max diff %.3g, fast vs naive %.3g\n",
+           max_ref, max_fast);
+    free(tab);
+}
+
 /* Regression: for the largest float below 8, x + 8 rounds up to 16 and the table bin would be one
  * past the end (sigma read as log sigma(-8) ~ -8). Near both edges the values must be right. */
 static void test_sigmoid_edges(void) {
@@ -395,6 +477,7 @@ const test_case tests_loss[] = {
     {"loss_hs_gradients", test_hs},
     {"loss_softmax_gradients", test_softmax},
     {"loss_ns_batch", test_ns_batch},
+    {"loss_ns_cbow_block", test_ns_cbow},
     {"loss_sigmoid_edges", test_sigmoid_edges},
     TEST_END,
 };

@@ -46,6 +46,23 @@ float firth_ns_batch_step(const firth_sigmoid_table *tab, float *const *in_rows,
 double firth_ns_batch_step_naive(float *const *in_rows, int m, float *out,
                                  const int32_t *targets, int n, int dim, double alpha);
 
+/* CBOW block step: m consecutive centre words. Centre j is predicted from h_j, the mean of its
+ * nctx[j] context rows (ctx holds them one centre after another), against its own word
+ * targets[j] (label 1) and the k noise words targets[m .. m + k) shared by the block (label 0; a
+ * noise word equal to targets[j] is skipped for centre j). The other centres' words are not
+ * targets of centre j. With G the step factors alpha (label - sigma(h_j . o_t)):
+ *   o_t += sum_j G[j,t] h_j     each context row of centre j += sum_t G[j,t] o_t
+ * (the whole step of h_j to each of its rows, as word2vec.c), all from the values before the
+ * step. m = 1 is word2vec.c's CBOW. `scratch` holds firth_ns_cbow_scratch(m, k, dim) floats.
+ * Returns the summed loss (from the table). */
+size_t firth_ns_cbow_scratch(int m, int k, int dim);
+float firth_ns_cbow_step(const firth_sigmoid_table *tab, float *const *ctx, const int *nctx,
+                         int m, float *out, const int32_t *targets, int k, int dim, float alpha,
+                         float *scratch);
+/* The same in double precision with the exact sigmoid: the reference of the test. */
+double firth_ns_cbow_step_naive(float *const *ctx, const int *nctx, int m, float *out,
+                                const int32_t *targets, int k, int dim, double alpha);
+
 /* Hierarchical softmax along a Huffman path: label_j = 1 - codes[j] at inner node points[j].
  *   loss = -sum_j log s((1 - 2 codes_j) * h . o_pj) */
 float firth_hs_step(const firth_sigmoid_table *tab, const float *h, float *nodes,

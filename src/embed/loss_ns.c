@@ -182,3 +182,125 @@ double firth_ns_batch_step_naive(float *const *in_rows, int m, float *out,
     free(G), free(din), free(dout);
     return loss;
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* CBOW block: m consecutive centre words, each predicted from the mean of its own context    */
+/* rows, against its own word and k noise words shared by the block (docs/derivations.md).    */
+/* ---------------------------------------------------------------------------------------- */
+
+size_t firth_ns_cbow_scratch(int m, int k, int dim) {
+    size_t dp = ((size_t)dim + LANES - 1) / LANES * LANES;
+    return 2 * (2 * (size_t)m + (size_t)k) * dp + (size_t)m * ((size_t)k + 1) + LANES;
+}
+
+static inline float dot16(const v16 *a, const v16 *b, int nc) {
+    v16 acc = a[0] * b[0];
+    for (int c = 1; c < nc; c++) acc += a[c] * b[c];
+    return hsum16(acc);
+}
+
+float firth_ns_cbow_step(const firth_sigmoid_table *tab, float *const *ctx, const int *nctx,
+                         int m, float *out, const int32_t *targets, int k, int dim, float alpha,
+                         float *scratch) {
+    const int nc = (dim + LANES - 1) / LANES, n = m + k, g = k + 1;
+    const size_t dp = (size_t)nc * LANES;
+    v16 *H = (v16 *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63); /* (m, nc) context means */
+    v16 *O = H + (size_t)m * nc;                                   /* (n, nc) target rows */
+    v16 *dH = O + (size_t)n * nc;                                  /* (m, nc) */
+    v16 *dO = dH + (size_t)m * nc;                                 /* (n, nc) */
+    float *G = (float *)(dO + (size_t)n * nc); /* (m, k + 1): own word, then the noise words */
+    float *const *row = ctx;
+    for (int j = 0; j < m; j++) {
+        float *h = (float *)(H + (size_t)j * nc);
+        memset(h, 0, dp * sizeof(float));
+        for (int r = 0; r < nctx[j]; r++) firth_axpy(1.0f, row[r], h, dim);
+        firth_scale(1.0f / (float)nctx[j], h, dim);
+        row += nctx[j];
+    }
+    for (int t = 0; t < n; t++) {
+        float *dst = (float *)(O + (size_t)t * nc);
+        memcpy(dst, out + (size_t)targets[t] * (size_t)dim, (size_t)dim * sizeof(float));
+        memset(dst + dim, 0, (dp - (size_t)dim) * sizeof(float));
+    }
+    float loss = 0.0f;
+    for (int j = 0; j < m; j++) {
+        const v16 *h = H + (size_t)j * nc;
+        float f = dot16(h, O + (size_t)j * nc, nc);
+        G[j * g] = (1.0f - firth_sigmoid(tab, f)) * alpha;
+        loss += firth_neg_logsig(tab, f);
+        for (int t = 0; t < k; t++) {
+            if (targets[m + t] == targets[j]) { /* a noise word equal to the centre is skipped */
+                G[j * g + 1 + t] = 0.0f;
+                continue;
+            }
+            f = dot16(h, O + (size_t)(m + t) * nc, nc);
+            G[j * g + 1 + t] = -firth_sigmoid(tab, f) * alpha;
+            loss += firth_neg_logsig(tab, -f);
+        }
+    }
+    /* dH_j = G[j,0] O_j + sum_t G[j,1+t] O_{m+t};  dO_j = G[j,0] H_j;  dO_{m+t} = sum_j G[j,1+t] H_j */
+    for (int j = 0; j < m; j++)
+        for (int c = 0; c < nc; c++) {
+            v16 acc = G[j * g] * O[(size_t)j * nc + c];
+            for (int t = 0; t < k; t++) acc += G[j * g + 1 + t] * O[(size_t)(m + t) * nc + c];
+            dH[(size_t)j * nc + c] = acc;
+            dO[(size_t)j * nc + c] = G[j * g] * H[(size_t)j * nc + c];
+        }
+    for (int t = 0; t < k; t++)
+        for (int c = 0; c < nc; c++) {
+            v16 acc = G[1 + t] * H[c];
+            for (int j = 1; j < m; j++) acc += G[j * g + 1 + t] * H[(size_t)j * nc + c];
+            dO[(size_t)(m + t) * nc + c] = acc;
+        }
+    for (int t = 0; t < n; t++)
+        firth_axpy(1.0f, (const float *)(dO + (size_t)t * nc), out + (size_t)targets[t] * (size_t)dim, dim);
+    /* every context row of centre j receives h_j's whole step, as word2vec.c, gensim and fastText */
+    row = ctx;
+    for (int j = 0; j < m; j++) {
+        for (int r = 0; r < nctx[j]; r++)
+            firth_axpy(1.0f, (const float *)(dH + (size_t)j * nc), row[r], dim);
+        row += nctx[j];
+    }
+    return loss;
+}
+
+double firth_ns_cbow_step_naive(float *const *ctx, const int *nctx, int m, float *out,
+                                const int32_t *targets, int k, int dim, double alpha) {
+    int n = m + k;
+    double *h = calloc((size_t)m * dim, sizeof *h);
+    double *dh = calloc((size_t)m * dim, sizeof *dh);
+    double *dout = calloc((size_t)n * dim, sizeof *dout);
+    if (!h || !dh || !dout) {
+        free(h), free(dh), free(dout);
+        return NAN;
+    }
+    double loss = 0.0;
+    for (int j = 0, r0 = 0; j < m; r0 += nctx[j], j++) {
+        double *hj = h + (size_t)j * dim;
+        for (int r = r0; r < r0 + nctx[j]; r++)
+            for (int d = 0; d < dim; d++) hj[d] += ctx[r][d];
+        for (int d = 0; d < dim; d++) hj[d] /= nctx[j];
+        /* column j is this centre's word (label 1); columns m.. the shared noise words (label 0,
+         * skipped when equal to the centre word); the other centres' words are not its targets */
+        for (int t = 0; t < n; t++) {
+            if (t < m && t != j) continue;
+            if (t >= m && targets[t] == targets[j]) continue;
+            const float *o = out + (size_t)targets[t] * dim;
+            double f = 0.0;
+            for (int d = 0; d < dim; d++) f += hj[d] * o[d];
+            double label = t == j ? 1.0 : 0.0, gj = alpha * (label - sigmoid(f));
+            loss -= t == j ? log_sigmoid(f) : log_sigmoid(-f);
+            for (int d = 0; d < dim; d++) {
+                dh[(size_t)j * dim + d] += gj * o[d];
+                dout[(size_t)t * dim + d] += gj * hj[d];
+            }
+        }
+    }
+    for (int t = 0; t < n; t++)
+        for (int d = 0; d < dim; d++) out[(size_t)targets[t] * dim + d] += (float)dout[(size_t)t * dim + d];
+    for (int j = 0, r0 = 0; j < m; r0 += nctx[j], j++)
+        for (int r = r0; r < r0 + nctx[j]; r++)
+            for (int d = 0; d < dim; d++) ctx[r][d] += (float)dh[(size_t)j * dim + d];
+    free(h), free(dh), free(dout);
+    return loss;
+}

@@ -41,6 +41,7 @@ firth_w2v_params firth_w2v_default_params(void) {
     p.seed = 1;
     p.report_every_ms = 200;
     p.batch = 1;
+    p.cbow_block = 2;
     p.cache_mb = 2048;
     return p;
 }
@@ -75,6 +76,8 @@ firth_status firth_w2v_check_params(const firth_w2v_params *p, firth_error *err)
     if (p->cache_mb < 0 || p->cache_mb > ((int64_t)1 << 40))
         return firth_fail(err, FIRTH_ERR_PARAM, "cache must be 0..2^40 MiB (got %lld)",
                           (long long)p->cache_mb);
+    if (p->cbow_block < 1 || p->cbow_block > 64)
+        return firth_fail(err, FIRTH_ERR_PARAM, "cbow block must be 1..64 (got %d)", p->cbow_block);
     if (p->report_every_ms < 1)
         return firth_fail(err, FIRTH_ERR_PARAM, "report interval must be >= 1 ms");
     return FIRTH_OK;
@@ -205,13 +208,14 @@ typedef struct worker {
     uint64_t begin, end; /* byte range of the corpus */
     int32_t *sent;       /* (max_sentence_words) word ids of the current sentence */
     w2v_stream stream;   /* the words of [begin, end), kept after the first epoch */
-    int32_t *targets;    /* (negative + 1) */
-    int32_t *targets_next; /* (negative + 1) the next window's, batched skip-gram */
+    int32_t *targets;    /* (negative + cbow_block) */
+    int32_t *targets_next; /* (negative + cbow_block) the next window's or block's, batched */
+    int *nctx;           /* (cbow_block) context words of each centre of a CBOW block */
     float *dh;           /* (D) step for the input vector */
     float *hbuf;         /* (D) CBOW mean of the context */
     float *scores;       /* (V) softmax scratch */
-    float **in_rows;     /* (2 window) the window's input rows, batched skip-gram */
-    float *batch;        /* (firth_ns_batch_scratch) batched skip-gram scratch */
+    float **in_rows;     /* (2 window cbow_block) the input rows of a window or CBOW block */
+    float *batch;        /* (firth_ns_batch_scratch or _cbow_scratch) batched scratch */
     /* per epoch, written by the worker before it publishes epochs_done */
     double *loss;
     uint64_t *examples;
@@ -329,15 +333,27 @@ static inline void prefetch_row(const float *row, int D) {
     for (size_t b = 0; b < (size_t)D * sizeof(float); b += 64) __builtin_prefetch(p + b, 1, 3);
 }
 
-/* Negative sampling, batched. Skip-gram (HogBatch): each centre word's whole window of context
- * rows against one shared set of noise words, as one block step. CBOW: the mean of the window
- * against the centre word and its noise words through the same kernel (one input row), its step
- * then added to every context row, as word2vec.c does. The noise words of the next window are
- * drawn one step ahead so that their rows (random, mostly not in cache) are fetched while this
- * window computes. len >= 2. */
-static double train_sentence_ns_batch(worker *w, int len, float alpha, uint64_t *examples) {
+/* A CBOW block's targets: its m centre words in targets[0 .. m), then k noise words drawn into
+ * targets[m .. m + k) (one equal to a centre word is skipped by the kernel for that centre);
+ * marks their rows for a distributed round. */
+static inline void draw_block(worker *w, const int32_t *words, int m, int32_t *targets) {
+    int k = w->tr->m->p.negative;
+    memcpy(targets, words, (size_t)m * sizeof *targets);
+    for (int i = 0; i < k; i++)
+        targets[m + i] = (int32_t)firth_alias_draw(&w->tr->noise, firth_rng_next(&w->rng));
+    if (w->tr->dirty) {
+        uint8_t *out_dirty = w->tr->dirty + w->tr->m->V;
+        for (int i = 0; i < m + k; i++) out_dirty[targets[i]] = 1;
+    }
+}
+
+/* Negative sampling, batched, skip-gram (HogBatch): each centre word's whole window of context
+ * rows against one shared set of noise words, as one block step. The noise words of the next
+ * window are drawn one step ahead so that their rows (random, mostly not in cache) are fetched
+ * while this window computes. len >= 2. */
+static double train_sentence_sg_batch(worker *w, int len, float alpha, uint64_t *examples) {
     firth_w2v *m = w->tr->m;
-    const int D = m->D, window = m->p.window, sg = m->p.arch == FIRTH_ARCH_SG;
+    const int D = m->D, window = m->p.window;
     const int32_t *sent = w->sent;
     int32_t *cur = w->targets, *next = w->targets_next;
     int ncur = draw_targets(w, sent[0], cur), nnext = 0;
@@ -355,24 +371,54 @@ static double train_sentence_ns_batch(worker *w, int len, float alpha, uint64_t 
         int nin = 0;
         for (int c = lo; c <= hi; c++)
             if (c != i) w->in_rows[nin++] = m->syn0 + (size_t)sent[c] * D;
-        if (sg) {
-            loss += firth_ns_batch_step(&m->sig, w->in_rows, nin, m->out, cur, ncur, D, alpha,
-                                        w->batch);
-            *examples += (uint64_t)nin;
-        } else {
-            float *h = w->hbuf, *h0 = w->dh;
-            firth_zero(h, D);
-            for (int j = 0; j < nin; j++) firth_axpy(1.0f, w->in_rows[j], h, D);
-            firth_scale(1.0f / (float)nin, h, D);
-            memcpy(h0, h, (size_t)D * sizeof *h);
-            loss += firth_ns_batch_step(&m->sig, &h, 1, m->out, cur, ncur, D, alpha, w->batch);
-            for (int d = 0; d < D; d++) h[d] -= h0[d]; /* h's step */
-            for (int j = 0; j < nin; j++) firth_axpy(1.0f, h, w->in_rows[j], D);
-            (*examples)++;
-        }
+        loss += firth_ns_batch_step(&m->sig, w->in_rows, nin, m->out, cur, ncur, D, alpha,
+                                    w->batch);
+        *examples += (uint64_t)nin;
         int32_t *tmp = cur;
         cur = next, next = tmp;
         ncur = nnext;
+    }
+    return loss;
+}
+
+/* Negative sampling, batched, CBOW: blocks of cbow_block consecutive centre words, each predicted
+ * from the mean of its own window against its own word and the block's shared noise words
+ * (firth_ns_cbow_step; a block of one is word2vec.c's CBOW). The next block's noise words are
+ * drawn, and their rows prefetched, one block ahead. len >= 2, so every centre has context. */
+static double train_sentence_cbow_batch(worker *w, int len, float alpha, uint64_t *examples) {
+    firth_w2v *m = w->tr->m;
+    const int D = m->D, window = m->p.window, B = m->p.cbow_block, k = m->p.negative;
+    const int32_t *sent = w->sent;
+    int32_t *cur = w->targets, *next = w->targets_next;
+    int mcur = len < B ? len : B, mnext = 0;
+    draw_block(w, sent, mcur, cur);
+    for (int t = 0; t < mcur + k; t++) prefetch_row(m->out + (size_t)cur[t] * D, D);
+    double loss = 0.0;
+    for (int i0 = 0; i0 < len; i0 += B) {
+        int i1 = i0 + mcur; /* this block: centres [i0, i1) */
+        if (i1 < len) {
+            mnext = len - i1 < B ? len - i1 : B;
+            draw_block(w, sent + i1, mnext, next);
+            for (int t = 0; t < mnext + k; t++) prefetch_row(m->out + (size_t)next[t] * D, D);
+            for (int c = i1 + window; c < i1 + mnext + window && c < len; c++)
+                prefetch_row(m->syn0 + (size_t)sent[c] * D, D);
+        }
+        int nin = 0;
+        for (int i = i0; i < i1; i++) {
+            int reach = window - (int)firth_rng_below(&w->rng, (uint32_t)window); /* 1..window */
+            int lo = i - reach < 0 ? 0 : i - reach;
+            int hi = i + reach >= len ? len - 1 : i + reach;
+            int before = nin;
+            for (int c = lo; c <= hi; c++)
+                if (c != i) w->in_rows[nin++] = m->syn0 + (size_t)sent[c] * D;
+            w->nctx[i - i0] = nin - before;
+        }
+        loss += firth_ns_cbow_step(&m->sig, w->in_rows, w->nctx, mcur, m->out, cur, k, D, alpha,
+                                   w->batch);
+        *examples += (uint64_t)mcur;
+        int32_t *tmp = cur;
+        cur = next, next = tmp;
+        mcur = mnext;
     }
     return loss;
 }
@@ -381,7 +427,8 @@ static double train_sentence_ns_batch(worker *w, int len, float alpha, uint64_t 
 static double train_sentence(worker *w, int len, float alpha, uint64_t *examples) {
     firth_w2v *m = w->tr->m;
     if (m->p.loss == FIRTH_LOSS_NS && m->p.batch)
-        return train_sentence_ns_batch(w, len, alpha, examples);
+        return m->p.arch == FIRTH_ARCH_SG ? train_sentence_sg_batch(w, len, alpha, examples)
+                                          : train_sentence_cbow_batch(w, len, alpha, examples);
     const int D = m->D, window = m->p.window;
     const int32_t *sent = w->sent;
     double loss = 0.0;
@@ -538,6 +585,7 @@ static void free_workers(worker *ws, int n) {
         firth_free_aligned(ws[i].hbuf);
         free(ws[i].scores);
         firth_free_aligned(ws[i].in_rows);
+        firth_free_aligned(ws[i].nctx);
         firth_free_aligned(ws[i].batch);
         free(ws[i].loss);
         free(ws[i].examples);
@@ -730,6 +778,7 @@ static firth_status dist_start(trainer *tr, dist_run *dr, firth_error *err) {
     ph = dist_hash(ph, &p->threads, sizeof p->threads);
     ph = dist_hash(ph, &p->seed, sizeof p->seed);
     ph = dist_hash(ph, &p->batch, sizeof p->batch);
+    ph = dist_hash(ph, &p->cbow_block, sizeof p->cbow_block);
     ph = dist_hash(ph, &dr->dp, sizeof dr->dp.sync_every + sizeof dr->dp.reduce);
     const firth_text_params *t = &tr->text;
     uint64_t th = DIST_HASH_INIT;
@@ -880,20 +929,24 @@ static firth_status train(firth_w2v *m, const firth_corpus *corpus, const firth_
         w2v_stream_init(&w->stream, corpus, &tr.text, m->vocab, w->begin, w->end,
                         (size_t)m->p.cache_mb * ((size_t)1 << 20) / (size_t)n);
         w->sent = firth_alloc_aligned((size_t)tr.text.max_sentence_words * sizeof *w->sent);
-        w->targets = firth_alloc_aligned(((size_t)m->p.negative + 1) * sizeof *w->targets);
+        const int cb = m->p.cbow_block;
+        size_t nt = (size_t)m->p.negative + (size_t)cb, win = 2 * (size_t)m->p.window;
+        w->targets = firth_alloc_aligned(nt * sizeof *w->targets);
         w->dh = firth_alloc_aligned((size_t)m->D * sizeof(float));
         w->hbuf = firth_alloc_aligned((size_t)m->D * sizeof(float));
         w->scores = m->p.loss == FIRTH_LOSS_SOFTMAX ? malloc(m->V * sizeof(float)) : NULL;
-        size_t nt = (size_t)m->p.negative + 1, win = 2 * (size_t)m->p.window;
-        w->in_rows = firth_alloc_aligned(win * sizeof *w->in_rows);
+        w->in_rows = firth_alloc_aligned(win * (size_t)cb * sizeof *w->in_rows);
+        w->nctx = firth_alloc_aligned((size_t)cb * sizeof *w->nctx);
         w->targets_next = firth_alloc_aligned(nt * sizeof *w->targets_next);
-        w->batch = firth_alloc_aligned(
-            firth_ns_batch_scratch((int)win, (int)nt, m->D) * sizeof(float));
+        size_t sg_scratch = firth_ns_batch_scratch((int)win, m->p.negative + 1, m->D);
+        size_t cb_scratch = firth_ns_cbow_scratch(cb, m->p.negative, m->D);
+        w->batch = firth_alloc_aligned((sg_scratch > cb_scratch ? sg_scratch : cb_scratch) *
+                                       sizeof(float));
         w->loss = calloc((size_t)E, sizeof *w->loss);
         w->examples = calloc((size_t)E, sizeof *w->examples);
         w->finished_at = calloc((size_t)E, sizeof *w->finished_at);
         if (!w->sent || !w->targets || !w->dh || !w->hbuf || !w->loss || !w->examples ||
-            !w->in_rows || !w->batch || !w->targets_next ||
+            !w->in_rows || !w->nctx || !w->batch || !w->targets_next ||
             !w->finished_at || (m->p.loss == FIRTH_LOSS_SOFTMAX && !w->scores)) {
             st = firth_fail(err, FIRTH_ERR_NOMEM, "out of memory starting training");
             goto setup_failed;

@@ -3,7 +3,7 @@
  * Layout (machine byte order, as the native model; docs/formats.md):
  *   char[8] "FIRTHCKP"; u32 version; u32 endian mark 0x01020304
  *   u32 threads, epochs, reported, lowercase, strip_punct, utf8 policy, max sentence words,
- *       max token bytes, batch; u32 zero
+ *       max token bytes, batch, cbow block (0 in files written before it existed: 1)
  *   f64 ns_exponent, min_alpha_frac, elapsed seconds
  *   u64 corpus size, corpus fingerprint, words done, words total
  *   f64 epoch_loss[epochs]
@@ -115,7 +115,8 @@ firth_status w2v_checkpoint_write(const firth_w2v *m, const firth_w2v_resume *s,
     const uint32_t u[10] = {(uint32_t)s->threads, (uint32_t)s->epochs, (uint32_t)s->reported,
                             (uint32_t)s->text.lowercase, (uint32_t)s->text.strip_punct,
                             (uint32_t)s->text.utf8, (uint32_t)s->text.max_sentence_words,
-                            (uint32_t)s->text.max_token_bytes, (uint32_t)m->p.batch, 0};
+                            (uint32_t)s->text.max_token_bytes, (uint32_t)m->p.batch,
+                            (uint32_t)m->p.cbow_block};
     for (int i = 0; i < 10; i++) put_u32(&b, u[i]);
     put_f64(&b, m->p.ns_exponent);
     put_f64(&b, m->p.min_alpha_frac);
@@ -215,7 +216,7 @@ firth_w2v *firth_w2v_load_checkpoint(const char *path, firth_w2v_resume **state,
     uint32_t threads = u[2], epochs = u[3], reported = u[4];
     if (threads < 1 || threads > 1024 || epochs < 1 || epochs > 1000000 || reported > epochs ||
         u[5] > 1 || u[6] > 1 || u[7] > 1 || u[8] < 1 || u[8] > 10000000 || u[9] < 4 ||
-        u[9] > (1u << 20) || u[10] > 1) {
+        u[9] > (1u << 20) || u[10] > 1 || u[11] > 64) {
         bad(err, path, "parameters out of range");
         goto fail;
     }
@@ -239,6 +240,7 @@ firth_w2v *firth_w2v_load_checkpoint(const char *path, firth_w2v_resume **state,
     s->text.max_sentence_words = (int)u[8];
     s->text.max_token_bytes = (int)u[9];
     int batch = (int)u[10];
+    int cbow_block = u[11] == 0 ? 1 : (int)u[11];
     const unsigned char *q = fixed + 8 + 4 * 12;
     double ns_exponent, min_alpha_frac;
     memcpy(&ns_exponent, q, 8);
@@ -293,6 +295,7 @@ firth_w2v *firth_w2v_load_checkpoint(const char *path, firth_w2v_resume **state,
     }
     m->p.threads = (int)threads;
     m->p.batch = batch;
+    m->p.cbow_block = cbow_block;
     m->p.ns_exponent = ns_exponent;
     m->p.min_alpha_frac = min_alpha_frac;
     m->text = s->text;
