@@ -76,6 +76,28 @@ size_t firth_ns_batch_scratch(int m, int n, int dim) {
     return 2 * ((size_t)m + (size_t)n) * dp + (size_t)m * n + LANES; /* + LANES: alignment */
 }
 
+static inline float dot16(const v16 *a, const v16 *b, int nc) {
+    v16 acc = a[0] * b[0];
+    for (int c = 1; c < nc; c++) acc += a[c] * b[c];
+    return hsum16(acc);
+}
+
+/* Copies the n output rows `targets` into zero-padded vectors (n, nc) at dst. */
+static void load_rows(v16 *dst, const float *out, const int32_t *targets, int n, int dim, int nc) {
+    const size_t dp = (size_t)nc * LANES;
+    for (int t = 0; t < n; t++) {
+        float *d = (float *)(dst + (size_t)t * nc);
+        memcpy(d, out + (size_t)targets[t] * (size_t)dim, (size_t)dim * sizeof(float));
+        memset(d + dim, 0, (dp - (size_t)dim) * sizeof(float));
+    }
+}
+
+/* Adds the steps (n, nc) to the output rows `targets` (adding: a row named twice gets both). */
+static void add_rows(float *out, const v16 *step, const int32_t *targets, int n, int dim, int nc) {
+    for (int t = 0; t < n; t++)
+        firth_axpy(1.0f, (const float *)(step + (size_t)t * nc), out + (size_t)targets[t] * (size_t)dim, dim);
+}
+
 /* The rows are copied into zero-padded, aligned local blocks so that every inner loop runs over
  * whole 16-float vectors held in registers; the steps are computed into local blocks and added
  * to the shared rows at the end (adding, not copying back, so a row that appears twice gets both
@@ -95,11 +117,7 @@ float firth_ns_batch_step(const firth_sigmoid_table *tab, float *const *in_rows,
         memcpy(dst, in_rows[j], (size_t)dim * sizeof(float));
         memset(dst + dim, 0, (dp - (size_t)dim) * sizeof(float));
     }
-    for (int t = 0; t < n; t++) {
-        float *dst = (float *)(O + (size_t)t * nc);
-        memcpy(dst, out + (size_t)targets[t] * (size_t)dim, (size_t)dim * sizeof(float));
-        memset(dst + dim, 0, (dp - (size_t)dim) * sizeof(float));
-    }
+    load_rows(O, out, targets, n, dim, nc);
     /* scores and G = alpha (label - sigma(score)) */
     float loss = 0.0f;
     float *S = G; /* the scores first, then G in place */
@@ -118,12 +136,7 @@ float firth_ns_batch_step(const firth_sigmoid_table *tab, float *const *in_rows,
             S[j * n + t + 1] = hsum16(a1);
             S[j * n + t + 2] = hsum16(a2);
         }
-        for (; t < n; t++) {
-            const v16 *o = O + (size_t)t * nc;
-            v16 acc = x[0] * o[0];
-            for (int c = 1; c < nc; c++) acc += x[c] * o[c];
-            S[j * n + t] = hsum16(acc);
-        }
+        for (; t < n; t++) S[j * n + t] = dot16(x, O + (size_t)t * nc, nc);
     }
     for (int j = 0; j < m; j++)
         for (int t = 0; t < n; t++) {
@@ -144,8 +157,7 @@ float firth_ns_batch_step(const firth_sigmoid_table *tab, float *const *in_rows,
             for (int j = 1; j < m; j++) acc += G[j * n + t] * I[(size_t)j * nc + c];
             dO[(size_t)t * nc + c] = acc;
         }
-    for (int t = 0; t < n; t++)
-        firth_axpy(1.0f, (const float *)(dO + (size_t)t * nc), out + (size_t)targets[t] * (size_t)dim, dim);
+    add_rows(out, dO, targets, n, dim, nc);
     for (int j = 0; j < m; j++) firth_axpy(1.0f, (const float *)(dI + (size_t)j * nc), in_rows[j], dim);
     return loss;
 }
@@ -193,12 +205,6 @@ size_t firth_ns_cbow_scratch(int m, int k, int dim) {
     return 2 * (2 * (size_t)m + (size_t)k) * dp + (size_t)m * ((size_t)k + 1) + LANES;
 }
 
-static inline float dot16(const v16 *a, const v16 *b, int nc) {
-    v16 acc = a[0] * b[0];
-    for (int c = 1; c < nc; c++) acc += a[c] * b[c];
-    return hsum16(acc);
-}
-
 float firth_ns_cbow_step(const firth_sigmoid_table *tab, float *const *ctx, const int *nctx,
                          int m, float *out, const int32_t *targets, int k, int dim, float alpha,
                          float *scratch) {
@@ -217,11 +223,7 @@ float firth_ns_cbow_step(const firth_sigmoid_table *tab, float *const *ctx, cons
         firth_scale(1.0f / (float)nctx[j], h, dim);
         row += nctx[j];
     }
-    for (int t = 0; t < n; t++) {
-        float *dst = (float *)(O + (size_t)t * nc);
-        memcpy(dst, out + (size_t)targets[t] * (size_t)dim, (size_t)dim * sizeof(float));
-        memset(dst + dim, 0, (dp - (size_t)dim) * sizeof(float));
-    }
+    load_rows(O, out, targets, n, dim, nc);
     float loss = 0.0f;
     for (int j = 0; j < m; j++) {
         const v16 *h = H + (size_t)j * nc;
@@ -252,8 +254,7 @@ float firth_ns_cbow_step(const firth_sigmoid_table *tab, float *const *ctx, cons
             for (int j = 1; j < m; j++) acc += G[j * g + 1 + t] * H[(size_t)j * nc + c];
             dO[(size_t)(m + t) * nc + c] = acc;
         }
-    for (int t = 0; t < n; t++)
-        firth_axpy(1.0f, (const float *)(dO + (size_t)t * nc), out + (size_t)targets[t] * (size_t)dim, dim);
+    add_rows(out, dO, targets, n, dim, nc);
     /* every context row of centre j receives h_j's whole step, as word2vec.c, gensim and fastText */
     row = ctx;
     for (int j = 0; j < m; j++) {

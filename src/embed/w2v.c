@@ -284,6 +284,13 @@ static float current_alpha(const trainer *tr, uint64_t done) {
     return (float)(p->alpha * frac);
 }
 
+/* Marks the output rows `targets` as changed for the next distributed round (MPI only). */
+static inline void mark_out_dirty(worker *w, const int32_t *targets, int n) {
+    if (!w->tr->dirty) return;
+    uint8_t *out_dirty = w->tr->dirty + w->tr->m->V;
+    for (int i = 0; i < n; i++) out_dirty[targets[i]] = 1;
+}
+
 /* One prediction of `target` from input vector h; adds the input's step to dh. */
 static inline float predict(worker *w, const float *h, int32_t target, float alpha) {
     firth_w2v *m = w->tr->m;
@@ -296,8 +303,7 @@ static inline float predict(worker *w, const float *h, int32_t target, float alp
             int32_t t = (int32_t)firth_alias_draw(&w->tr->noise, firth_rng_next(&w->rng));
             if (t != target) w->targets[n++] = t; /* skipped, not redrawn, as word2vec.c */
         }
-        if (w->tr->dirty)
-            for (int k = 0; k < n; k++) w->tr->dirty[m->V + (size_t)w->targets[k]] = 1;
+        mark_out_dirty(w, w->targets, n);
         return firth_ns_step(&m->sig, h, m->out, w->targets, n, D, alpha, w->dh);
     }
     case FIRTH_LOSS_HS: {
@@ -321,10 +327,7 @@ static inline int draw_targets(worker *w, int32_t target, int32_t *targets) {
         int32_t t = (int32_t)firth_alias_draw(&w->tr->noise, firth_rng_next(&w->rng));
         if (t != target) targets[n++] = t;
     }
-    if (w->tr->dirty) {
-        uint8_t *out_dirty = w->tr->dirty + w->tr->m->V;
-        for (int i = 0; i < n; i++) out_dirty[targets[i]] = 1;
-    }
+    mark_out_dirty(w, targets, n);
     return n;
 }
 
@@ -341,10 +344,7 @@ static inline void draw_block(worker *w, const int32_t *words, int m, int32_t *t
     memcpy(targets, words, (size_t)m * sizeof *targets);
     for (int i = 0; i < k; i++)
         targets[m + i] = (int32_t)firth_alias_draw(&w->tr->noise, firth_rng_next(&w->rng));
-    if (w->tr->dirty) {
-        uint8_t *out_dirty = w->tr->dirty + w->tr->m->V;
-        for (int i = 0; i < m + k; i++) out_dirty[targets[i]] = 1;
-    }
+    mark_out_dirty(w, targets, m + k);
 }
 
 /* Negative sampling, batched, skip-gram (HogBatch): each centre word's whole window of context
