@@ -791,7 +791,8 @@ firth_status firth_charlm_train(firth_charlm *model, const char *text, size_t le
  * the text is cut into `batch` contiguous streams (fewer for a short text) read `seq` characters at
  * a time with the state carried, as the validation pass of training (which evaluates the
  * validation split this way). *chars gets the number of predictions. FIRTH_ERR_INPUT names the
- * first character outside the vocabulary; a text needs at least 2 characters. */
+ * first character outside the vocabulary; a text needs at least 2 characters. FIRTH_ERR_DIVERGED
+ * when the loss is NaN (weights that overflow). */
 firth_status firth_charlm_eval(firth_charlm *model, const char *text, size_t len, double *nats,
                                uint64_t *chars, firth_error *err);
 

@@ -538,6 +538,9 @@ firth_status firth_charlm_eval(firth_charlm *m, const char *text, size_t len, do
     uint64_t c = 0;
     double v = eval_ids(m, ids, n, &c);
     free(ids);
+    if (isnan(v)) /* weights so large that a logit overflows (found by tests/fuzz/fuzz_charlm.c) */
+        return firth_fail(err, FIRTH_ERR_DIVERGED, "the model's loss on this text is NaN (its "
+                          "weights overflow: the checkpoint is from a diverged run or damaged)");
     if (nats) *nats = v;
     if (chars) *chars = c;
     return FIRTH_OK;
