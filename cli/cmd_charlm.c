@@ -80,9 +80,9 @@ static int on_progress(const firth_charlm_progress *p, void *user) {
             char eta[32], line[256];
             cli_format_seconds(p->eta_s, eta, sizeof eta);
             snprintf(line, sizeof line,
-                     "step %llu/%llu  epoch %llu  loss %.4f  %.0f chars/s  ETA %s",
+                     "step %llu/%llu  epoch %llu  loss %.4f  lr %.3g  %.0f chars/s  ETA %s",
                      (unsigned long long)p->step, (unsigned long long)p->steps,
-                     (unsigned long long)p->epoch + 1, s->loss_sum / (double)s->loss_n,
+                     (unsigned long long)p->epoch + 1, s->loss_sum / (double)s->loss_n, p->lr,
                      p->chars_per_s, eta);
             s->loss_sum = 0, s->loss_n = 0, s->last_line = p->elapsed_s;
             if (s->tty) {
@@ -110,7 +110,8 @@ static int cmd_charlm_train(int argc, char **argv) {
     firth_charlm_params d = firth_charlm_default_params();
     /* -1 / NaN: not given (a resumed run keeps the checkpoint's value) */
     int layers = -1, hidden = -1, embed = -1, seq = -1, batch = -1, threads = 1, quiet = 0;
-    double lr = NAN, dropout = NAN, clip = NAN, val_frac = NAN, epochs = 0;
+    int decay_after = -1;
+    double lr = NAN, dropout = NAN, clip = NAN, val_frac = NAN, epochs = 0, decay = NAN;
     uint64_t steps = 0, eval_every = 1000, ckpt_every = 1000, seed = 1;
     const char *input = NULL, *output = NULL, *resume = NULL;
     const cli_opt opts[] = {
@@ -125,8 +126,14 @@ static int cmd_charlm_train(int argc, char **argv) {
          "characters per stream per step, the BPTT length (default 100)"},
         {"--batch", OPT_INT, &batch, 1, 100000, NULL, "N", "parallel streams (default 32)"},
         {"--lr", OPT_DOUBLE, &lr, 1e-12, 10, NULL, "X", "Adam learning rate (default 2e-3)"},
+        {"--lr-decay", OPT_DOUBLE, &decay, 1e-9, 1, NULL, "D",
+         "multiply the learning rate by D at the end of each epoch from --lr-decay-after on "
+         "(default 1: constant)"},
+        {"--lr-decay-after", OPT_INT, &decay_after, 0, 1000000000, NULL, "E",
+         "the first epoch whose end decays it (default 10, as char-rnn)"},
         {"--dropout", OPT_DOUBLE, &dropout, 0, 0.99, NULL, "P",
-         "dropout between layers (default 0)"},
+         "dropout on every layer's output, between layers and before the output layer "
+         "(default 0)"},
         {"--clip", OPT_DOUBLE, &clip, 0, 1e9, NULL, "X",
          "gradient-norm limit (default 5; 0 off)"},
         {"--steps", OPT_U64, &steps, 1, 1e15, NULL, "N", "train until N steps in all"},
@@ -181,10 +188,13 @@ static int cmd_charlm_train(int argc, char **argv) {
                                  "validation split cannot change)", val_frac, p->val_frac);
             goto out;
         }
-        if (firth_charlm_set_optim(m, isnan(lr) ? p->lr : lr,
-                                   isnan(dropout) ? p->dropout : dropout,
-                                   isnan(clip) ? p->clip : clip, &err) != FIRTH_OK)
-            goto fail;
+        firth_charlm_params q = *p;
+        if (!isnan(lr)) q.lr = lr;
+        if (!isnan(decay)) q.lr_decay = decay;
+        if (decay_after >= 0) q.lr_decay_after = decay_after;
+        if (!isnan(dropout)) q.dropout = dropout;
+        if (!isnan(clip)) q.clip = clip;
+        if (firth_charlm_set_optim(m, &q, &err) != FIRTH_OK) goto fail;
     } else {
         if (layers >= 0) d.layers = layers;
         if (hidden >= 0) d.hidden = hidden;
@@ -192,6 +202,8 @@ static int cmd_charlm_train(int argc, char **argv) {
         if (seq >= 0) d.seq = seq;
         if (batch >= 0) d.batch = batch;
         if (!isnan(lr)) d.lr = lr;
+        if (!isnan(decay)) d.lr_decay = decay;
+        if (decay_after >= 0) d.lr_decay_after = decay_after;
         if (!isnan(dropout)) d.dropout = dropout;
         if (!isnan(clip)) d.clip = clip;
         if (!isnan(val_frac)) d.val_frac = val_frac;

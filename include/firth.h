@@ -719,9 +719,14 @@ typedef struct firth_charlm_params {
     double beta1;    /* Adam, default 0.9 */
     double beta2;    /* Adam, default 0.999 */
     double eps;      /* Adam, default 1e-8 (PyTorch's formula: eps added to sqrt(v_hat)) */
-    double dropout;  /* on the input of every layer but the first (as nn.LSTM), default 0 */
+    double dropout;  /* on the output of every layer, the top one's included, while training (as
+                      * char-rnn; nn.LSTM's dropout leaves out the top one), default 0 */
     double clip;     /* global gradient L2 norm limit, default 5; 0 = off */
     double val_frac; /* validation share of the text, in [0, 0.5], default 0.05 */
+    double lr_decay; /* in (0, 1]: the step size is multiplied by this at the end of every epoch
+                      * from epoch lr_decay_after on (char-rnn's learning_rate_decay); default 1 */
+    int lr_decay_after; /* 1-based epoch whose end is the first decay, in 0..1e9 (0 as 1),
+                         * default 10 as char-rnn */
     uint64_t seed;   /* weights and dropout masks, default 1 */
 } firth_charlm_params;
 
@@ -746,15 +751,20 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err);
 const firth_charlm_params *firth_charlm_get_params(const firth_charlm *model);
 /* Training steps done so far (over all runs that led to this checkpoint). */
 uint64_t firth_charlm_steps_done(const firth_charlm *model);
-/* Learning rate, dropout and clipping may change between runs (the shapes may not). */
-firth_status firth_charlm_set_optim(firth_charlm *model, double lr, double dropout, double clip,
+/* The optimiser's settings (lr, lr_decay, lr_decay_after, dropout, clip) may change between
+ * runs; every other field of `params` must equal the model's (FIRTH_ERR_PARAM otherwise). */
+firth_status firth_charlm_set_optim(firth_charlm *model, const firth_charlm_params *params,
                                     firth_error *err);
+/* The step size of a step taken in 0-based `epoch`: lr x lr_decay^(epochs ended from epoch
+ * lr_decay_after on). */
+double firth_charlm_lr_at(const firth_charlm_params *params, uint64_t epoch);
 
 typedef struct firth_charlm_progress {
     uint64_t step;       /* steps done, counting earlier runs */
     uint64_t steps;      /* the step this run stops at */
     uint64_t epoch;      /* 0-based epoch of the last step */
     double loss;         /* training loss of the last step, nats per character */
+    double lr;           /* the step size that step used */
     double chars_per_s;  /* training characters per second in this run (seq * batch per step;
                           * the time of validation passes left out) */
     double elapsed_s;    /* wall time of this run */

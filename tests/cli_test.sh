@@ -355,10 +355,12 @@ g=$("$FIRTH" charlm sample "$L/m.ckpt" --prime "the qu" --length 20 --top-k 1 --
 [ "$g" = "the quick brown fox jumps " ] && ok "charlm sample --top-k 1: greedy" || bad "charlm greedy" "$g"
 expect_error "charlm sample: prime character outside the vocabulary" 2 "" -- "$FIRTH" charlm sample "$L/m.ckpt" --prime "theZ"
 grep -q "'Z'" "$T/stderr" && ok "charlm sample: the unknown character is named" || bad "charlm prime" "$(cat "$T/stderr")"
-# resume: byte-identical to the uninterrupted run (one thread, fixed seed), dropout on
-"$FIRTH" charlm train --input "$L/text.txt" --output "$L/a.ckpt" $CL --dropout 0.2 --embed 8 --steps 120 --eval-every 50 --quiet \
-    && "$FIRTH" charlm train --input "$L/text.txt" --output "$L/b.ckpt" $CL --dropout 0.2 --embed 8 --steps 45 --quiet \
-    && "$FIRTH" charlm train --resume "$L/b.ckpt" --input "$L/text.txt" --output "$L/b.ckpt" --steps 120 --quiet \
+# resume: byte-identical to the uninterrupted run (one thread, fixed seed), dropout on, and the
+# learning rate decayed from the end of epoch 1 (130 steps per epoch here) kept in the checkpoint
+CD="--dropout 0.2 --embed 8 --lr-decay 0.7 --lr-decay-after 1"
+"$FIRTH" charlm train --input "$L/text.txt" --output "$L/a.ckpt" $CL $CD --steps 150 --eval-every 50 --quiet \
+    && "$FIRTH" charlm train --input "$L/text.txt" --output "$L/b.ckpt" $CL $CD --steps 45 --quiet \
+    && "$FIRTH" charlm train --resume "$L/b.ckpt" --input "$L/text.txt" --output "$L/b.ckpt" --steps 150 --quiet \
     && cmp -s "$L/a.ckpt" "$L/b.ckpt" && ok "charlm --resume: byte-identical to an uninterrupted run" \
     || bad "charlm resume" "checkpoints differ"
 # SIGINT writes a checkpoint that resumes
@@ -381,6 +383,8 @@ expect_error "charlm train: unwritable output" 2 "" -- "$FIRTH" charlm train --i
 expect_error "charlm train: --resume changes --hidden" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --resume "$L/m.ckpt" --input "$L/text.txt" --output "$L/x.ckpt" --hidden 64
 expect_error "charlm train: --resume on another text" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --resume "$L/m.ckpt" --input "$T/big.txt" --output "$L/x.ckpt" --steps 400
 expect_error "charlm train: bad --dropout" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --dropout 1.5
+expect_error "charlm train: bad --lr-decay" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --lr-decay 0
+expect_error "charlm train: bad --lr-decay-after" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --lr-decay-after -1
 head -c 3000 "$L/m.ckpt" > "$L/trunc.ckpt"
 expect_error "charlm eval: truncated checkpoint" 2 "" -- "$FIRTH" charlm eval "$L/trunc.ckpt" --input "$L/text.txt"
 head -c 5000 /dev/urandom > "$L/random.ckpt"

@@ -225,7 +225,97 @@ static void test_charlm_finite_differences(void) {
     }
 }
 
+/* With dropout the masks come from the model's RNG: resetting it before each forward pass keeps
+ * the same masks, so the masked loss is a fixed function of the weights and its gradient can be
+ * checked the same way (one and two layers: the top layer's output and the inputs of the layers
+ * above the first are dropped). Also: with dropout 0 the training pass gives the evaluation
+ * pass's loss, with dropout it does not, and about a share p of the top layer's mask is zero. */
+static void test_charlm_dropout_gradients(void) {
+    const int V = 5, E = 0, H = 4, T = 3, B = 2;
+    for (int L = 1; L <= 2; L++) {
+        firth_charlm *m = tiny_model(V, E, L, H, T, B);
+        if (!m) return;
+        firth_rng rng;
+        firth_rng_seed(&rng, 11);
+        for (size_t i = 0; i < m->off.n; i++)
+            m->params[i] = (float)((2 * firth_rng_double(&rng) - 1) * 0.7);
+        int32_t ids[6], tgt[6];
+        for (int i = 0; i < T * B; i++)
+            ids[i] = (int32_t)firth_rng_below(&rng, V), tgt[i] = (int32_t)firth_rng_below(&rng, V);
+        size_t sn = (size_t)L * 2 * B * H;
+        float *s = calloc(sn, 4);
+        double plain = firth_charlm_forward_backward(m, T, B, ids, tgt, s, 0);
+        memset(s, 0, sn * 4);
+        double same = firth_charlm_forward_backward(m, T, B, ids, tgt, s, 1);
+        CHECK(same == plain, "dropout 0: training loss %.17g, evaluation loss %.17g", same, plain);
+        m->p.dropout = 0.3;
+        const firth_rng r0 = m->rng;
+        memset(s, 0, sn * 4);
+        memset(m->grads, 0, m->off.n * 4);
+        double masked = firth_charlm_forward_backward(m, T, B, ids, tgt, s, 1);
+        CHECK(masked != plain, "%d layer(s): dropout 0.3 left the loss as it was", L);
+        int zeros = 0;
+        for (int k = 0; k < T * B * H; k++) zeros += m->mask[k] == 0.0f; /* slot 0: the top */
+        CHECK(zeros > 0 && zeros < T * B * H, "top-layer mask: %d of %d zero", zeros, T * B * H);
+        float *g = malloc(m->off.n * 4);
+        for (size_t i = 0; i < m->off.n; i++) g[i] = m->grads[i] * (float)(T * B);
+        double worst = 0;
+        int bad = 0, tested = 0;
+        for (size_t i = 0; i < m->off.n; i++) {
+            float p0 = m->params[i];
+            const float eps = 4e-3f;
+            double l2[2];
+            float at[2];
+            for (int k = 0; k < 2; k++) {
+                m->params[i] = p0 + (k ? -eps : eps);
+                at[k] = m->params[i];
+                m->rng = r0;
+                memset(s, 0, sn * 4);
+                l2[k] = firth_charlm_forward_backward(m, T, B, ids, tgt, s, 1);
+            }
+            m->params[i] = p0;
+            double fd = (l2[0] - l2[1]) / ((double)at[0] - (double)at[1]), e = rel(fd, g[i]);
+            if (fd == 0 && g[i] == 0) continue; /* padding, or rows only dropped units reach */
+            tested++;
+            worst = e > worst ? e : worst;
+            bad += e > 5e-4;
+        }
+        printf("    dropout 0.3, %d layer(s): %d parameters, largest difference %.3g; top mask "
+               "%d of %d zero\n", L, tested, worst, zeros, T * B * H);
+        CHECK(bad == 0 && tested > 50, "%d of %d gradients differ by more than 5e-4 (worst %g)",
+              bad, tested, worst);
+        free(g), free(s);
+        firth_charlm_free(m);
+    }
+}
+
 /* ---- optimiser -------------------------------------------------------------------------------- */
+
+/* char-rnn's schedule: lr x decay at the end of every epoch k (1-based) with k >= after. */
+static void test_charlm_lr_decay_schedule(void) {
+    firth_charlm_params p = firth_charlm_default_params();
+    p.lr = 1.0, p.lr_decay = 0.5, p.lr_decay_after = 2;
+    const double want2[] = {1, 1, 0.5, 0.25, 0.125};
+    for (int e = 0; e < 5; e++) CHECK_CLOSE(firth_charlm_lr_at(&p, (uint64_t)e), want2[e], 1e-15);
+    for (int after = 0; after <= 1; after++) { /* the first decay is at the end of epoch 1 */
+        p.lr_decay_after = after;
+        const double want[] = {1, 0.5, 0.25};
+        for (int e = 0; e < 3; e++)
+            CHECK_CLOSE(firth_charlm_lr_at(&p, (uint64_t)e), want[e], 1e-15);
+    }
+    p.lr_decay = 1.0;
+    CHECK(firth_charlm_lr_at(&p, 1000) == 1.0, "decay 1 is constant");
+    CHECK(firth_charlm_default_params().lr_decay == 1.0 &&
+              firth_charlm_default_params().lr_decay_after == 10,
+          "defaults: constant, char-rnn's epoch 10");
+    firth_error err = {0};
+    p.lr_decay = 0;
+    CHECK(firth_charlm_check_params(&p, &err) == FIRTH_ERR_PARAM, "lr_decay 0 refused");
+    p.lr_decay = 1.5;
+    CHECK(firth_charlm_check_params(&p, &err) == FIRTH_ERR_PARAM, "lr_decay 1.5 refused");
+    p.lr_decay = 0.5, p.lr_decay_after = -1;
+    CHECK(firth_charlm_check_params(&p, &err) == FIRTH_ERR_PARAM, "lr_decay_after -1 refused");
+}
 
 static void test_charlm_adam(void) {
     enum { N = 6 };
@@ -362,6 +452,7 @@ static void test_charlm_invalid_utf8(void) {
 static firth_charlm_params ckpt_params(void) {
     firth_charlm_params p = firth_charlm_default_params();
     p.hidden = 12, p.seq = 10, p.batch = 4, p.embed = 6, p.dropout = 0.25, p.val_frac = 0.1;
+    p.lr_decay = 0.8, p.lr_decay_after = 1; /* the resume test crosses an epoch: decay acts */
     return p;
 }
 
@@ -382,6 +473,7 @@ static void test_charlm_checkpoint_round_trip(void) {
                   x->seq == y->seq && x->batch == y->batch && x->lr == y->lr &&
                   x->beta1 == y->beta1 && x->beta2 == y->beta2 && x->eps == y->eps &&
                   x->dropout == y->dropout && x->clip == y->clip && x->val_frac == y->val_frac &&
+                  x->lr_decay == y->lr_decay && x->lr_decay_after == y->lr_decay_after &&
                   x->seed == y->seed,
               "settings differ");
         CHECK(a->V == b->V && memcmp(a->vocab, b->vocab, (size_t)a->V * 4) == 0, "vocab");
@@ -455,7 +547,7 @@ static void test_charlm_checkpoint_corrupt(void) {
     size_t n = 0;
     unsigned char *buf = tu_read(path, &n);
     if (!buf) goto out;
-    size_t cuts[] = {0, 5, 8, 100, 171, n / 2, n - 1};
+    size_t cuts[] = {0, 5, 8, 12, 100, 171, 175, n / 2, n - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
         tu_write(bad, buf, cuts[i]);
         expect_refused(bad, "truncated", cuts[i] < 8 ? "not a firth" : "truncated");
@@ -483,6 +575,97 @@ static void test_charlm_checkpoint_corrupt(void) {
     free(c);
 out:
     free(buf), free(text), free(path), free(bad), tu_rmdir(dir);
+}
+
+/* Training with lr_decay 0.5 from epoch 1 equals training one epoch at lr, then changing the
+ * model's lr to lr / 2 by hand and training on: the decay reaches Adam, at the epoch boundary. */
+static void test_charlm_lr_decay_trains(void) {
+    openblas_set_num_threads(1);
+    char *text = make_text(1500, 4); /* 1350 training chars / 4 streams: 33 steps per epoch */
+    size_t n = strlen(text);
+    firth_charlm_params p = ckpt_params();
+    p.lr_decay = 0.5, p.lr_decay_after = 1;
+    firth_error err = {0};
+    firth_charlm *a = firth_charlm_new(text, n, &p, &err);
+    firth_charlm_train_opts o = {.steps = 40};
+    CHECK(a && firth_charlm_train(a, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s",
+          err.message);
+    p.lr_decay = 1.0;
+    firth_charlm *b = firth_charlm_new(text, n, &p, &err);
+    o.steps = 33;
+    CHECK(b && firth_charlm_train(b, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s",
+          err.message);
+    if (a && b) {
+        CHECK(a->epoch == 1 && b->epoch == 0, "epochs %llu, %llu", (unsigned long long)a->epoch,
+              (unsigned long long)b->epoch);
+        firth_charlm_params q = b->p;
+        q.lr = p.lr / 2;
+        CHECK(firth_charlm_set_optim(b, &q, &err) == FIRTH_OK, "%s", err.message);
+        o.steps = 40;
+        CHECK(firth_charlm_train(b, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s",
+              err.message);
+        CHECK(memcmp(a->params, b->params, a->off.n * 4) == 0 &&
+                  memcmp(a->v, b->v, a->off.n * 4) == 0,
+              "decayed run differs from the run with the rate halved by hand");
+        q.hidden++;
+        CHECK(firth_charlm_set_optim(b, &q, &err) == FIRTH_ERR_PARAM, "set_optim: shape change");
+    }
+    /* with the rate left at lr the weights differ (the check above can fail) */
+    firth_charlm *c = firth_charlm_new(text, n, &p, &err);
+    CHECK(c && firth_charlm_train(c, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s",
+          err.message);
+    if (a && c) CHECK(memcmp(a->params, c->params, a->off.n * 4) != 0, "decay had no effect");
+    firth_charlm_free(a), firth_charlm_free(b), firth_charlm_free(c);
+    free(text);
+}
+
+/* tests/fixtures/charlm_v1.clm: a version 1 checkpoint written by firth 0340519 (before lr decay
+ * and the top layer's dropout) with
+ *   firth charlm train --input T --output charlm_v1.clm --layers 1 --hidden 4 --seq 5 --batch 2
+ *       --steps 3 --quiet --seed 7
+ * where T is V1_LINE 20 times. It loads with no decay; training the same 3 steps now gives the
+ * same weights bit for bit (nothing changed for dropout 0), and it trains on and saves as
+ * version 2. */
+#define V1_LINE "the cat sat on the mat. a dog ran.\n"
+static void test_charlm_version1_checkpoint(void) {
+    openblas_set_num_threads(1);
+    char *path = fixture_path("charlm_v1.clm");
+    char *dir = tu_mkdtemp(), *out = tu_path(dir, "v2.clm");
+    size_t ll = strlen(V1_LINE), n = 20 * ll;
+    char *text = malloc(n + 1);
+    for (int i = 0; i < 20; i++) memcpy(text + i * ll, V1_LINE, ll);
+    text[n] = 0;
+    firth_error err = {0};
+    firth_charlm *old = firth_charlm_load(path, &err);
+    CHECK(old != NULL, "%s", err.message);
+    firth_charlm_params p = firth_charlm_default_params();
+    p.layers = 1, p.hidden = 4, p.seq = 5, p.batch = 2, p.seed = 7;
+    firth_charlm *now = firth_charlm_new(text, n, &p, &err);
+    firth_charlm_train_opts o = {.steps = 3};
+    CHECK(now && firth_charlm_train(now, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s",
+          err.message);
+    if (old && now) {
+        CHECK(old->p.lr_decay == 1.0 && old->p.lr_decay_after == 10 && old->p.hidden == 4 &&
+                  old->step == 3,
+              "version 1 settings: decay %g after %d, step %llu", old->p.lr_decay,
+              old->p.lr_decay_after, (unsigned long long)old->step);
+        CHECK(old->off.n == now->off.n && memcmp(old->params, now->params, now->off.n * 4) == 0 &&
+                  memcmp(old->m, now->m, now->off.n * 4) == 0,
+              "3 steps now differ from the version 1 checkpoint's");
+        o.steps = 5, o.checkpoint = out;
+        CHECK(firth_charlm_train(old, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s",
+              err.message);
+        firth_charlm *back = firth_charlm_load(out, &err);
+        size_t bytes = 0;
+        unsigned char *b = tu_read(out, &bytes);
+        uint32_t ver = 0;
+        if (b && bytes > 12) memcpy(&ver, b + 8, 4);
+        CHECK(back && back->step == 5 && ver == 2, "resaved: version %u, %s", ver,
+              back ? "" : err.message);
+        firth_charlm_free(back), free(b);
+    }
+    firth_charlm_free(old), firth_charlm_free(now);
+    free(text), free(path), free(out), tu_rmdir(dir);
 }
 
 static void test_charlm_diverged(void) {
@@ -533,6 +716,10 @@ const test_case tests_charlm[] = {
     {"charlm_torch_onehot", test_charlm_torch_onehot},
     {"charlm_torch_embed", test_charlm_torch_embed},
     {"charlm_finite_differences", test_charlm_finite_differences},
+    {"charlm_dropout_gradients", test_charlm_dropout_gradients},
+    {"charlm_lr_decay_schedule", test_charlm_lr_decay_schedule},
+    {"charlm_lr_decay_trains", test_charlm_lr_decay_trains},
+    {"charlm_version1_checkpoint", test_charlm_version1_checkpoint},
     {"charlm_adam", test_charlm_adam},
     {"charlm_clip", test_charlm_clip},
     {"charlm_uniform_known_answer", test_charlm_uniform_known_answer},

@@ -23,7 +23,8 @@
 firth_charlm_params firth_charlm_default_params(void) {
     firth_charlm_params p = {.layers = 2, .hidden = 256, .embed = 0, .seq = 100, .batch = 32,
                              .lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
-                             .dropout = 0.0, .clip = 5.0, .val_frac = 0.05, .seed = 1};
+                             .dropout = 0.0, .clip = 5.0, .val_frac = 0.05, .lr_decay = 1.0,
+                             .lr_decay_after = 10, .seed = 1};
     return p;
 }
 
@@ -55,6 +56,12 @@ firth_status firth_charlm_check_params(const firth_charlm_params *p, firth_error
     if (!(p->val_frac >= 0 && p->val_frac <= 0.5))
         return firth_fail(err, FIRTH_ERR_PARAM, "val-frac must be in [0, 0.5], not %g",
                           p->val_frac);
+    if (!(p->lr_decay > 0 && p->lr_decay <= 1))
+        return firth_fail(err, FIRTH_ERR_PARAM, "lr-decay must be in (0, 1], not %g",
+                          p->lr_decay);
+    if (p->lr_decay_after < 0 || p->lr_decay_after > 1000000000)
+        return firth_fail(err, FIRTH_ERR_PARAM, "lr-decay-after must be in 0..1e9, not %d",
+                          p->lr_decay_after);
     return FIRTH_OK;
 }
 
@@ -140,7 +147,7 @@ static double model_bytes(const firth_charlm *m) {
 static double work_bytes(const firth_charlm *m, int T, int B) {
     double TB = (double)T * B, H = m->p.hidden, G = 4.0 * H, E = m->p.embed, L = m->p.layers;
     return 4.0 * (L * (TB * (2.0 * G + H) + ((double)T + 1) * B * 2.0 * H + 2.0 * B * H) +
-                  TB * (2.0 * E + 2.0 * H + (double)m->V + (L > 1 ? 2.0 * L * H : 0)) +
+                  TB * (2.0 * E + 2.0 * H + (double)m->V + 2.0 * L * H) +
                   2.0 * TB);
 }
 
@@ -172,7 +179,8 @@ firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err) 
         a->tc = zalloc(TB * H, &fail), a->dhc = zalloc(2 * Bz * H, &fail);
     }
     if (E) m->xemb = zalloc(TB * E, &fail), m->dxemb = zalloc(TB * E, &fail);
-    if (L > 1) m->xin = zalloc(L * TB * H, &fail), m->mask = zalloc(L * TB * H, &fail);
+    /* dropout: slot l > 0 the input of layer l, slot 0 the top layer's output */
+    m->xin = zalloc(L * TB * H, &fail), m->mask = zalloc(L * TB * H, &fail);
     m->dbuf[0] = zalloc(TB * H, &fail), m->dbuf[1] = zalloc(TB * H, &fail);
     m->logits = zalloc(TB * (size_t)m->V, &fail);
     m->ids = calloc(TB, sizeof *m->ids), m->tgt = calloc(TB, sizeof *m->tgt);
@@ -353,13 +361,26 @@ int firth_charlm_vocab_utf8(const firth_charlm *m, size_t id, char out[4]) {
     return firth_utf8_encode(m->vocab[id], (unsigned char *)out);
 }
 
-firth_status firth_charlm_set_optim(firth_charlm *m, double lr, double dropout, double clip,
+firth_status firth_charlm_set_optim(firth_charlm *m, const firth_charlm_params *p,
                                     firth_error *err) {
-    firth_charlm_params p = m->p;
-    p.lr = lr, p.dropout = dropout, p.clip = clip;
-    if (firth_charlm_check_params(&p, err) != FIRTH_OK) return err ? err->status : FIRTH_ERR_PARAM;
-    m->p = p;
+    const firth_charlm_params *o = &m->p;
+    if (p->layers != o->layers || p->hidden != o->hidden || p->embed != o->embed ||
+        p->seq != o->seq || p->batch != o->batch || p->beta1 != o->beta1 ||
+        p->beta2 != o->beta2 || p->eps != o->eps || p->val_frac != o->val_frac ||
+        p->seed != o->seed)
+        return firth_fail(err, FIRTH_ERR_PARAM, "only lr, lr-decay, lr-decay-after, dropout and "
+                          "clip can change on a trained model");
+    if (firth_charlm_check_params(p, err) != FIRTH_OK) return err ? err->status : FIRTH_ERR_PARAM;
+    m->p = *p;
     return FIRTH_OK;
+}
+
+double firth_charlm_lr_at(const firth_charlm_params *p, uint64_t epoch) {
+    /* char-rnn decays when epoch k (1-based) ends with k >= after: before 0-based epoch e,
+     * epochs 1..e have ended */
+    uint64_t first = p->lr_decay_after > 1 ? (uint64_t)p->lr_decay_after : 1;
+    if (p->lr_decay >= 1 || epoch < first) return p->lr;
+    return p->lr * pow(p->lr_decay, (double)(epoch - first + 1));
 }
 
 /* ---- forward / backward ---------------------------------------------------------------------- */
@@ -370,11 +391,29 @@ static firth_lstm_weights layer_weights(const firth_charlm *m, int l) {
     return w;
 }
 
+/* Dropout on n activations h, with mask slot `slot` (slot l > 0: the input of layer l; slot 0:
+ * the top layer's output): draws the mask (0 or 1 / (1 - p)) and returns h x mask. */
+static const float *dropout_fwd(firth_charlm *m, int slot, const float *h, size_t n,
+                                float keep_scale) {
+    float *xin = m->xin + (size_t)slot * n, *mask = m->mask + (size_t)slot * n;
+    for (size_t k = 0; k < n; k++) {
+        mask[k] = firth_rng_double(&m->rng) < m->p.dropout ? 0.0f : keep_scale;
+        xin[k] = h[k] * mask[k];
+    }
+    return xin;
+}
+
+/* The gradient through the same mask, in place. */
+static void dropout_bwd(const firth_charlm *m, int slot, float *d, size_t n) {
+    const float *mask = m->mask + (size_t)slot * n;
+    for (size_t k = 0; k < n; k++) d[k] *= mask[k];
+}
+
 double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_t *ids,
                                      const int32_t *targets, float *state, int train) {
     const int L = m->p.layers, H = m->p.hidden, E = m->p.embed, V = m->V;
     const size_t TB = (size_t)T * B, BH = (size_t)B * H;
-    const int drop = train && m->p.dropout > 0 && L > 1;
+    const int drop = train && m->p.dropout > 0;
     const float keep_scale = drop ? (float)(1.0 / (1.0 - m->p.dropout)) : 1.0f;
     const charlm_offsets *o = &m->off;
 
@@ -391,13 +430,7 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
         if (l == 0) {
             x = E ? m->xemb : NULL;
         } else if (drop) {
-            float *xin = m->xin + (size_t)l * TB * H, *mask = m->mask + (size_t)l * TB * H;
-            const float *hb = m->acts[l - 1].h + BH;
-            for (size_t k = 0; k < TB * (size_t)H; k++) {
-                mask[k] = firth_rng_double(&m->rng) < m->p.dropout ? 0.0f : keep_scale;
-                xin[k] = hb[k] * mask[k];
-            }
-            x = xin;
+            x = dropout_fwd(m, l, m->acts[l - 1].h + BH, TB * (size_t)H, keep_scale);
         } else {
             x = m->acts[l - 1].h + BH;
         }
@@ -407,8 +440,9 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
         memcpy(state + (size_t)(2 * l) * BH, a->h + (size_t)T * BH, BH * sizeof(float));
         memcpy(state + (size_t)(2 * l + 1) * BH, a->c + (size_t)T * BH, BH * sizeof(float));
     }
-    /* logits = h_top Wy + by */
+    /* logits = h_top Wy + by; with dropout, h_top through the mask of slot 0 (char-rnn) */
     const float *top = m->acts[L - 1].h + BH; /* (T B, H) */
+    if (drop) top = dropout_fwd(m, 0, top, TB * (size_t)H, keep_scale);
     for (size_t r = 0; r < TB; r++)
         memcpy(m->logits + r * V, m->params + o->by, (size_t)V * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, V, H, 1.0f, top, H,
@@ -441,6 +475,7 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
     float *dh = m->dbuf[0], *dbelow = m->dbuf[1];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, H, V, 1.0f, m->logits, V,
                 m->params + o->wy, V, 0.0f, dh, H);
+    if (drop) dropout_bwd(m, 0, dh, TB * (size_t)H);
     for (int l = L - 1; l >= 0; l--) {
         firth_lstm_weights w = layer_weights(m, l);
         firth_lstm_grads lg = {g + o->wx[l], g + o->wh[l], g + o->b[l]};
@@ -448,10 +483,7 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
         firth_lstm_backward(T, B, layer_in(m, l), H, xs[l], xs[l] ? NULL : ids, &w, &m->acts[l],
                             dh, &lg, dx, NULL, NULL);
         if (l > 0) {
-            if (drop) {
-                const float *mask = m->mask + (size_t)l * TB * H;
-                for (size_t k = 0; k < TB * (size_t)H; k++) dbelow[k] *= mask[k];
-            }
+            if (drop) dropout_bwd(m, l, dbelow, TB * (size_t)H);
             float *t = dh;
             dh = dbelow, dbelow = t;
         }
@@ -667,10 +699,11 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
             goto out;
         }
         m->step++, m->chunk++;
-        firth_charlm_adam(m->params, m->grads, m->m, m->v, m->off.n, m->p.lr, m->p.beta1,
-                          m->p.beta2, m->p.eps, m->step);
+        const double lr = firth_charlm_lr_at(&m->p, m->epoch);
+        firth_charlm_adam(m->params, m->grads, m->m, m->v, m->off.n, lr, m->p.beta1, m->p.beta2,
+                          m->p.eps, m->step);
         double el = now_s() - t0, tr = el - t_eval;
-        pr.step = m->step, pr.epoch = m->epoch, pr.loss = loss, pr.elapsed_s = el;
+        pr.step = m->step, pr.epoch = m->epoch, pr.loss = loss, pr.lr = lr, pr.elapsed_s = el;
         pr.chars_per_s = tr > 0 ? (double)(m->step - start_step) * (double)TB / tr : 0;
         pr.eta_s = tr / (double)(m->step - start_step) * (double)(total - m->step);
         pr.evaluated = 0, pr.checkpointed = 0, pr.val_nats = NAN;
@@ -725,7 +758,8 @@ out:
  * lets a loader on another byte order refuse the file; docs/formats.md):
  *   char[8] "FIRTHCLM"; u32 version; u32 endian mark 0x01020304
  *   u32 V, layers, hidden, embed, seq, batch
- *   f64 lr, beta1, beta2, eps, dropout, clip, val_frac
+ *   f64 lr, beta1, beta2, eps, dropout, clip, val_frac, lr_decay, lr_decay_after  (version 1:
+ *                                   no lr_decay, lr_decay_after: read as 1 and 10)
  *   u64 seed, step, epoch, chunk, rng state, text bytes, text hash, n_params
  *   u32 vocab[V]                      code points, ascending
  *   f32 params[n], adam_m[n], adam_v[n]
@@ -733,9 +767,11 @@ out:
  *   u64 checksum of every byte before it
  */
 #define CKPT_MAGIC "FIRTHCLM"
-#define CKPT_VERSION 1u
+#define CKPT_VERSION 2u
 #define CKPT_ENDIAN 0x01020304u
-#define CKPT_HEADER (8 + 4 * 2 + 4 * 6 + 8 * 7 + 8 * 8)
+#define CKPT_F64 9 /* version 1: 7 */
+#define CKPT_HEADER (8 + 4 * 2 + 4 * 6 + 8 * CKPT_F64 + 8 * 8)
+#define CKPT_HEADER_V1 (CKPT_HEADER - 8 * 2)
 
 typedef struct sum_writer {
     FILE *f;
@@ -771,9 +807,10 @@ static void put_header(unsigned char *hd, const firth_charlm *m) {
                        (uint32_t)m->p.hidden, (uint32_t)m->p.embed, (uint32_t)m->p.seq,
                        (uint32_t)m->p.batch};
     for (int i = 0; i < 8; i++) PUT(u32[i]);
-    double f64[7] = {m->p.lr, m->p.beta1, m->p.beta2, m->p.eps,
-                     m->p.dropout, m->p.clip, m->p.val_frac};
-    for (int i = 0; i < 7; i++) PUT(f64[i]);
+    double f64[CKPT_F64] = {m->p.lr,      m->p.beta1, m->p.beta2,
+                            m->p.eps,     m->p.dropout, m->p.clip,
+                            m->p.val_frac, m->p.lr_decay, (double)m->p.lr_decay_after};
+    for (int i = 0; i < CKPT_F64; i++) PUT(f64[i]);
     uint64_t u64[8] = {m->p.seed,    m->step,       m->epoch,     m->chunk,
                        m->rng.state, m->text_bytes, m->text_hash, (uint64_t)m->off.n};
     for (int i = 0; i < 8; i++) PUT(u64[i]);
@@ -831,39 +868,50 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
                    "checkpoints come from 'firth charlm train')", path);
         goto fail;
     }
-    if ((uint64_t)sb.st_size < CKPT_HEADER || fread(hd + 8, 1, CKPT_HEADER - 8, f) !=
-                                                  CKPT_HEADER - 8) {
-        firth_fail(err, FIRTH_ERR_INPUT, "'%s' is truncated: %lld bytes, shorter than the "
-                   "%d-byte header", path, (long long)sb.st_size, CKPT_HEADER);
+    uint32_t ver = 0, endian = 0;
+    if ((uint64_t)sb.st_size < CKPT_HEADER_V1 || fread(hd + 8, 1, 8, f) != 8) {
+        firth_fail(err, FIRTH_ERR_INPUT, "'%s' is truncated: %lld bytes, shorter than any "
+                   "checkpoint header (%d bytes)", path, (long long)sb.st_size, CKPT_HEADER_V1);
         goto fail;
     }
-    sum_update(&r.h, hd, CKPT_HEADER);
-    const unsigned char *p = hd + 8;
-    uint32_t u32[8];
-    double f64[7];
-    uint64_t u64[8];
-    memcpy(u32, p, sizeof u32), p += sizeof u32;
-    memcpy(f64, p, sizeof f64), p += sizeof f64;
-    memcpy(u64, p, sizeof u64);
-    if (u32[1] != CKPT_ENDIAN) {
+    memcpy(&ver, hd + 8, 4), memcpy(&endian, hd + 12, 4);
+    if (endian != CKPT_ENDIAN) {
         firth_fail(err, FIRTH_ERR_INPUT, "'%s' was written on a machine of another byte order",
                    path);
         goto fail;
     }
-    if (u32[0] != CKPT_VERSION) {
+    if (ver != 1 && ver != CKPT_VERSION) {
         firth_fail(err, FIRTH_ERR_INPUT, "'%s' is a version %u checkpoint; this firth reads "
-                   "version %u", path, u32[0], CKPT_VERSION);
+                   "versions 1 and %u", path, ver, CKPT_VERSION);
         goto fail;
     }
+    const int nf = ver == 1 ? 7 : CKPT_F64;
+    const size_t hsize = ver == 1 ? CKPT_HEADER_V1 : CKPT_HEADER;
+    if ((uint64_t)sb.st_size < hsize || fread(hd + 16, 1, hsize - 16, f) != hsize - 16) {
+        firth_fail(err, FIRTH_ERR_INPUT, "'%s' is truncated: %lld bytes, shorter than the "
+                   "%zu-byte header", path, (long long)sb.st_size, hsize);
+        goto fail;
+    }
+    sum_update(&r.h, hd, hsize);
+    const unsigned char *p = hd + 8;
+    uint32_t u32[8];
+    double f64[CKPT_F64] = {0};
+    uint64_t u64[8];
+    memcpy(u32, p, sizeof u32), p += sizeof u32;
+    memcpy(f64, p, (size_t)nf * 8), p += (size_t)nf * 8;
+    memcpy(u64, p, sizeof u64);
+    if (ver == 1) f64[7] = 1.0, f64[8] = 10.0; /* no decay in version 1 */
     firth_charlm_params prm = {.layers = (int)u32[3], .hidden = (int)u32[4],
                                .embed = (int)u32[5], .seq = (int)u32[6], .batch = (int)u32[7],
                                .lr = f64[0], .beta1 = f64[1], .beta2 = f64[2], .eps = f64[3],
                                .dropout = f64[4], .clip = f64[5], .val_frac = f64[6],
-                               .seed = u64[0]};
+                               .lr_decay = f64[7], .seed = u64[0]};
     uint32_t V = u32[2];
     firth_error perr;
+    int after_ok = f64[8] >= 0 && f64[8] <= 1e9 && f64[8] == floor(f64[8]);
+    if (after_ok) prm.lr_decay_after = (int)f64[8];
     if (u32[3] > FIRTH_CHARLM_MAX_LAYERS || u32[4] > 16384 || u32[5] > 16384 ||
-        u32[6] > 100000 || u32[7] > 100000 || V < 1 || V > MAX_VOCAB ||
+        u32[6] > 100000 || u32[7] > 100000 || V < 1 || V > MAX_VOCAB || !after_ok ||
         firth_charlm_check_params(&prm, &perr) != FIRTH_OK) {
         firth_fail(err, FIRTH_ERR_INPUT, "'%s' is corrupt: its header holds impossible sizes "
                    "or settings", path);
@@ -872,7 +920,7 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
     charlm_offsets o;
     layout(&o, &prm, (int)V);
     uint64_t state_n = (uint64_t)prm.layers * 2 * (uint64_t)prm.batch * (uint64_t)prm.hidden;
-    uint64_t expect = CKPT_HEADER + 4ull * V + 12ull * o.n + 4ull * state_n + 8;
+    uint64_t expect = hsize + 4ull * V + 12ull * o.n + 4ull * state_n + 8;
     if (u64[7] != o.n || expect != (uint64_t)sb.st_size) {
         firth_fail(err, FIRTH_ERR_INPUT, "'%s' is truncated or corrupt: its header implies "
                    "%llu bytes, the file has %lld", path, (unsigned long long)expect,

@@ -21,7 +21,10 @@
 #include "fuzz_util.h"
 #include "lm/charlm.h"
 
-#define HEADER 160
+/* Offsets in a version 1 header; version 2 adds two f64 (lr_decay, lr_decay_after) at 96, so
+ * from the seed on its offsets are 16 more. */
+#define HEADER_V1 160
+#define OFF_VERSION 8
 #define OFF_V 16
 #define OFF_SEQ 32
 #define OFF_BATCH 36
@@ -85,11 +88,13 @@ static uint64_t fnv1a(const char *s, size_t n) {
 
 /* The fix-ups described at the top. */
 static void fix_up(uint8_t *f, size_t size) {
-    if (size < HEADER + 8) return;
+    if (size < HEADER_V1 + 8) return;
+    const size_t x = get32(f + OFF_VERSION) == 1 ? 0 : 16, hdr = HEADER_V1 + x;
+    if (size < hdr + 8) return;
     uint32_t V = get32(f + OFF_V);
-    uint64_t n = fz_get64(f + OFF_NPARAMS);
+    uint64_t n = fz_get64(f + OFF_NPARAMS + x);
     if (V < 1 || V > size || n > size) return;
-    uint64_t fixed = HEADER + 4ull * V + 12 * n + 8; /* all but the carried state */
+    uint64_t fixed = hdr + 4ull * V + 12 * n + 8; /* all but the carried state */
     if (fixed > size || (size - fixed) % 4) return;
     double val_frac;
     memcpy(&val_frac, f + OFF_VAL_FRAC, 8);
@@ -98,17 +103,17 @@ static void fix_up(uint8_t *f, size_t size) {
         static char text[MAX_TEXT];
         uint32_t *vocab = malloc(4ull * V);
         FZ_ASSERT(vocab);
-        memcpy(vocab, f + HEADER, 4ull * V);
+        memcpy(vocab, f + hdr, 4ull * V);
         for (uint32_t i = 0; i < V; i++) vocab[i] %= 0x110000;
         size_t len = make_text(vocab, V, chars, text);
         free(vocab);
         uint64_t t[2] = {len, fnv1a(text, len)};
-        memcpy(f + OFF_TEXT, t, 16);
+        memcpy(f + OFF_TEXT + x, t, 16);
     }
-    if (!(fz_get64(f + OFF_SEED) & 1)) return;
+    if (!(fz_get64(f + OFF_SEED + x) & 1)) return;
     /* charlm.c sums the header, the vocabulary, the three parameter blocks and the state, each
      * block 8 bytes at a time from its own start */
-    uint64_t blocks[6] = {HEADER, 4ull * V, 4 * n, 4 * n, 4 * n, size - fixed};
+    uint64_t blocks[6] = {hdr, 4ull * V, 4 * n, 4 * n, 4 * n, size - fixed};
     uint64_t h = 0xCBF29CE484222325ull;
     const uint8_t *p = f;
     for (int i = 0; i < 6; i++) {

@@ -268,6 +268,22 @@ def native_sum(h, block):
 
 
 # --- character-model checkpoints (firth charlm train) ------------------------------------------
+CLM_HEADER = 176  # version 2; version 1's has no lr_decay, lr_decay_after (the f64s at 96..112)
+
+def charlm_v1(data):
+    """A version 2 checkpoint rewritten as version 1 (which loaders still read)."""
+    V = struct.unpack_from("<I", data, 16)[0]
+    n = struct.unpack_from("<Q", data, CLM_HEADER - 8)[0]
+    head = bytearray(data[:96] + data[112:CLM_HEADER])
+    struct.pack_into("<I", head, 8, 1)
+    body = data[CLM_HEADER:len(data) - 8]
+    sizes = [4 * V, 4 * n, 4 * n, 4 * n, len(body) - 4 * V - 12 * n]
+    h, pos = native_sum(0xCBF29CE484222325, bytes(head)), 0
+    for size in sizes:
+        h = native_sum(h, body[pos:pos + size])
+        pos += size
+    return bytes(head) + body + struct.pack("<Q", h)
+
 reset("charlm")
 tmp = tempfile.mkdtemp()
 try:
@@ -287,7 +303,8 @@ try:
         put("charlm", name, open(out, "rb").read())
     data = open(os.path.join(tmp, "one_layer.clm"), "rb").read()
     put("charlm", "truncated", data[:len(data) - 5])
-    put("charlm", "header_only", data[:160])
+    put("charlm", "header_only", data[:CLM_HEADER])
+    put("charlm", "version1", charlm_v1(data))
     bad = bytearray(data)
     struct.pack_into("<I", bad, 32, 100000)  # seq (the file's length does not depend on it)
     put("charlm", "huge_seq", bytes(bad))
@@ -302,13 +319,13 @@ try:
         h = native_sum(h, blk)
     put("charlm", "seq_batch_1e8_in_9k", b"".join(blocks) + struct.pack("<Q", h))
     bad = bytearray(data)
-    struct.pack_into("<f", bad, 160 + 4 * struct.unpack_from("<I", data, 16)[0], float("nan"))
+    struct.pack_into("<f", bad, CLM_HEADER + 4 * struct.unpack_from("<I", data, 16)[0], float("nan"))
     put("charlm", "nan_weight", bytes(bad))
     bad = bytearray(data)
-    struct.pack_into("<Q", bad, 120, 2**63)  # chunk
+    struct.pack_into("<Q", bad, 136, 2**63)  # chunk
     put("charlm", "chunk_far", bytes(bad))
     bad = bytearray(data)
-    struct.pack_into("<II", bad, 160, 0x62, 0x61)  # vocabulary out of order
+    struct.pack_into("<II", bad, CLM_HEADER, 0x62, 0x61)  # vocabulary out of order
     put("charlm", "vocab_unsorted", bytes(bad))
 finally:
     shutil.rmtree(tmp)
