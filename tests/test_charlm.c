@@ -176,18 +176,25 @@ static void test_charlm_torch_embed(void) { torch_case("charlm_torch_embed.bin")
 
 /* ---- finite differences of the whole model ------------------------------------------------- */
 
+/* Random weights in +-0.7 and T B random inputs and targets of V classes, from rng seeded with
+ * seed (left where it stands for the caller's further draws). */
+static void random_case(firth_charlm *m, firth_rng *rng, uint64_t seed, int V, int TB,
+                        int32_t *ids, int32_t *tgt) {
+    firth_rng_seed(rng, seed);
+    for (size_t i = 0; i < m->off.n; i++)
+        m->params[i] = (float)((2 * firth_rng_double(rng) - 1) * 0.7);
+    for (int i = 0; i < TB; i++)
+        ids[i] = (int32_t)firth_rng_below(rng, V), tgt[i] = (int32_t)firth_rng_below(rng, V);
+}
+
 static void test_charlm_finite_differences(void) {
     const int V = 5, E = 3, L = 2, H = 4, T = 3, B = 2;
     for (int onehot = 0; onehot < 2; onehot++) {
         firth_charlm *m = tiny_model(V, onehot ? 0 : E, L, H, T, B);
         if (!m) return;
         firth_rng rng;
-        firth_rng_seed(&rng, 3);
-        for (size_t i = 0; i < m->off.n; i++)
-            m->params[i] = (float)((2 * firth_rng_double(&rng) - 1) * 0.7);
         int32_t ids[6], tgt[6];
-        for (int i = 0; i < T * B; i++)
-            ids[i] = (int32_t)firth_rng_below(&rng, V), tgt[i] = (int32_t)firth_rng_below(&rng, V);
+        random_case(m, &rng, 3, V, T * B, ids, tgt);
         size_t sn = (size_t)L * 2 * B * H;
         float *s0 = malloc(sn * 4), *s = malloc(sn * 4);
         for (size_t i = 0; i < sn; i++) s0[i] = (float)((2 * firth_rng_double(&rng) - 1) * 0.5);
@@ -236,12 +243,8 @@ static void test_charlm_dropout_gradients(void) {
         firth_charlm *m = tiny_model(V, E, L, H, T, B);
         if (!m) return;
         firth_rng rng;
-        firth_rng_seed(&rng, 11);
-        for (size_t i = 0; i < m->off.n; i++)
-            m->params[i] = (float)((2 * firth_rng_double(&rng) - 1) * 0.7);
         int32_t ids[6], tgt[6];
-        for (int i = 0; i < T * B; i++)
-            ids[i] = (int32_t)firth_rng_below(&rng, V), tgt[i] = (int32_t)firth_rng_below(&rng, V);
+        random_case(m, &rng, 11, V, T * B, ids, tgt);
         size_t sn = (size_t)L * 2 * B * H;
         float *s = calloc(sn, 4);
         double plain = firth_charlm_forward_backward(m, T, B, ids, tgt, s, 0);
