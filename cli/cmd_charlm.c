@@ -106,12 +106,28 @@ static const char *const train_usage =
     "steps, at the end and on Ctrl-C. --steps and --epochs count from the start of training, so\n"
     "a resumed run stops where the uninterrupted one would (with --threads 1 bit for bit).";
 
+/* The optimiser's settings given on the command line (NaN / -1: not given). */
+typedef struct optim_given {
+    double lr, lr_decay;
+    int lr_decay_after;
+    double dropout, clip;
+} optim_given;
+
+/* Sets the given ones in p (a new model's defaults, or a resumed model's settings). */
+static void given_optim(firth_charlm_params *p, const optim_given *g) {
+    if (!isnan(g->lr)) p->lr = g->lr;
+    if (!isnan(g->lr_decay)) p->lr_decay = g->lr_decay;
+    if (g->lr_decay_after >= 0) p->lr_decay_after = g->lr_decay_after;
+    if (!isnan(g->dropout)) p->dropout = g->dropout;
+    if (!isnan(g->clip)) p->clip = g->clip;
+}
+
 static int cmd_charlm_train(int argc, char **argv) {
     firth_charlm_params d = firth_charlm_default_params();
     /* -1 / NaN: not given (a resumed run keeps the checkpoint's value) */
     int layers = -1, hidden = -1, embed = -1, seq = -1, batch = -1, threads = 1, quiet = 0;
-    int decay_after = -1;
-    double lr = NAN, dropout = NAN, clip = NAN, val_frac = NAN, epochs = 0, decay = NAN;
+    double val_frac = NAN, epochs = 0;
+    optim_given o_given = {NAN, NAN, -1, NAN, NAN};
     uint64_t steps = 0, eval_every = 1000, ckpt_every = 1000, seed = 1;
     const char *input = NULL, *output = NULL, *resume = NULL;
     const cli_opt opts[] = {
@@ -125,16 +141,16 @@ static int cmd_charlm_train(int argc, char **argv) {
         {"--seq", OPT_INT, &seq, 1, 100000, NULL, "N",
          "characters per stream per step, the BPTT length (default 100)"},
         {"--batch", OPT_INT, &batch, 1, 100000, NULL, "N", "parallel streams (default 32)"},
-        {"--lr", OPT_DOUBLE, &lr, 1e-12, 10, NULL, "X", "Adam learning rate (default 2e-3)"},
-        {"--lr-decay", OPT_DOUBLE, &decay, 1e-9, 1, NULL, "D",
+        {"--lr", OPT_DOUBLE, &o_given.lr, 1e-12, 10, NULL, "X", "Adam learning rate (default 2e-3)"},
+        {"--lr-decay", OPT_DOUBLE, &o_given.lr_decay, 1e-9, 1, NULL, "D",
          "multiply the learning rate by D at the end of each epoch from --lr-decay-after on "
          "(default 1: constant)"},
-        {"--lr-decay-after", OPT_INT, &decay_after, 0, 1000000000, NULL, "E",
+        {"--lr-decay-after", OPT_INT, &o_given.lr_decay_after, 0, 1000000000, NULL, "E",
          "the first epoch whose end decays it (default 10, as char-rnn)"},
-        {"--dropout", OPT_DOUBLE, &dropout, 0, 0.99, NULL, "P",
+        {"--dropout", OPT_DOUBLE, &o_given.dropout, 0, 0.99, NULL, "P",
          "dropout on every layer's output, between layers and before the output layer "
          "(default 0)"},
-        {"--clip", OPT_DOUBLE, &clip, 0, 1e9, NULL, "X",
+        {"--clip", OPT_DOUBLE, &o_given.clip, 0, 1e9, NULL, "X",
          "gradient-norm limit (default 5; 0 off)"},
         {"--steps", OPT_U64, &steps, 1, 1e15, NULL, "N", "train until N steps in all"},
         {"--epochs", OPT_DOUBLE, &epochs, 1e-9, 1e6, NULL, "E",
@@ -189,11 +205,7 @@ static int cmd_charlm_train(int argc, char **argv) {
             goto out;
         }
         firth_charlm_params q = *p;
-        if (!isnan(lr)) q.lr = lr;
-        if (!isnan(decay)) q.lr_decay = decay;
-        if (decay_after >= 0) q.lr_decay_after = decay_after;
-        if (!isnan(dropout)) q.dropout = dropout;
-        if (!isnan(clip)) q.clip = clip;
+        given_optim(&q, &o_given);
         if (firth_charlm_set_optim(m, &q, &err) != FIRTH_OK) goto fail;
     } else {
         if (layers >= 0) d.layers = layers;
@@ -201,11 +213,7 @@ static int cmd_charlm_train(int argc, char **argv) {
         if (embed >= 0) d.embed = embed;
         if (seq >= 0) d.seq = seq;
         if (batch >= 0) d.batch = batch;
-        if (!isnan(lr)) d.lr = lr;
-        if (!isnan(decay)) d.lr_decay = decay;
-        if (decay_after >= 0) d.lr_decay_after = decay_after;
-        if (!isnan(dropout)) d.dropout = dropout;
-        if (!isnan(clip)) d.clip = clip;
+        given_optim(&d, &o_given);
         if (!isnan(val_frac)) d.val_frac = val_frac;
         d.seed = seed;
         if (!(m = firth_charlm_new(text, len, &d, &err))) goto fail;

@@ -308,8 +308,7 @@ static inline float predict(worker *w, const float *h, int32_t target, float alp
     }
     case FIRTH_LOSS_HS: {
         uint64_t a = m->huff.offsets[target], b = m->huff.offsets[target + 1];
-        if (w->tr->dirty)
-            for (uint64_t k = a; k < b; k++) w->tr->dirty[m->V + (size_t)m->huff.points[k]] = 1;
+        mark_out_dirty(w, m->huff.points + a, (int)(b - a));
         return firth_hs_step(&m->sig, h, m->out, m->huff.points + a, m->huff.codes + a,
                              (int)(b - a), D, alpha, w->dh);
     }
