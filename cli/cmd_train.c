@@ -295,8 +295,11 @@ int cmd_train(int argc, char **argv) {
         if (!quiet)
             fprintf(stderr, ranks > 1 ? "counting words on %d processes...\n"
                                       : "counting words...\n", ranks);
-        /* each rank counts its part, then the counts are merged (firth_vocab_count alone) */
-        if (firth_vocab_count_dist(vocab, corpus, &text, dist, &err) != FIRTH_OK) goto fail;
+        /* each rank counts its part, then the counts are merged; one process counts its parts
+         * on its worker threads */
+        st = ranks > 1 ? firth_vocab_count_dist(vocab, corpus, &text, dist, &err)
+                       : firth_vocab_count_threads(vocab, corpus, &text, p.threads, &err);
+        if (st != FIRTH_OK) goto fail;
     }
     if (firth_dist_agree(dist, interrupted ? FIRTH_ERR_CANCELLED : FIRTH_OK, &err) != FIRTH_OK) {
         if (rank == 0)

@@ -153,6 +153,14 @@ firth_status firth_vocab_add(firth_vocab *vocab, const char *word, size_t len, u
 /* Counts every token of the corpus (line ends count as "</s>"). */
 firth_status firth_vocab_count(firth_vocab *vocab, const firth_corpus *corpus,
                                const firth_text_params *params, firth_error *err);
+/* The same count on up to `threads` threads, each counting one byte range of the corpus
+ * (firth_corpus_part) into a table of its own; the tables are then summed. Without pruning the
+ * result equals firth_vocab_count's; with pruning (prune_at) each part prunes its own table, so
+ * rare counts are approximate in a different way. Parts under 1 MiB are not split further.
+ * `vocab` must be new (nothing added). */
+firth_status firth_vocab_count_threads(firth_vocab *vocab, const firth_corpus *corpus,
+                                       const firth_text_params *params, int threads,
+                                       firth_error *err);
 /* How often pruning ran while counting, and the count at or below which words were dropped. */
 uint64_t firth_vocab_prune_passes(const firth_vocab *vocab);
 uint64_t firth_vocab_prune_threshold(const firth_vocab *vocab);

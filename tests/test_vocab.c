@@ -385,6 +385,87 @@ static void test_prune_corpus(void) {
     tu_rmdir(dir);
 }
 
+/* Counting on several threads: a text of ~3.4 MiB (so that it splits into parts of over 1 MiB)
+ * whose counts are known from writing it; every thread count must give exactly those counts. */
+static void test_count_threads(void) {
+    enum { W = 5000, LINES = 60000 };
+    char *dir = tu_mkdtemp();
+    size_t cap = 8u << 20, len = 0;
+    char *text = malloc(cap);
+    uint64_t *want = calloc(W, sizeof *want);
+    firth_rng rng;
+    firth_rng_seed(&rng, 7);
+    for (int line = 0; line < LINES; line++) {
+        int n = 1 + (int)firth_rng_below(&rng, 16);
+        for (int i = 0; i < n; i++) {
+            /* skewed: word k with probability ~ 1 / (k + 1) */
+            uint32_t k = (uint32_t)(firth_rng_double(&rng) * firth_rng_double(&rng) * W);
+            want[k]++;
+            len += (size_t)sprintf(text + len, "%sw%u\xC3\xA9", i ? (k % 7 ? " " : "\t ") : "", k);
+        }
+        text[len++] = '\n';
+    }
+    text[len] = '\0';
+    char *path = tu_path(dir, "c.txt");
+    tu_write_str(path, text);
+    const char *paths[] = {path};
+    firth_error err = {0};
+    firth_corpus *c = firth_corpus_open(paths, 1, &err);
+    CHECK(c && len > (3u << 20), "corpus of %zu bytes: %s", len, err.message);
+    firth_text_params p = firth_text_default_params();
+    size_t distinct = 0;
+    for (int k = 0; k < W; k++) distinct += want[k] > 0;
+    for (int threads = 1; c && threads <= 4; threads++) {
+        firth_vocab *v = firth_vocab_new(&err);
+        CHECK(v && firth_vocab_count_threads(v, c, &p, threads, &err) == FIRTH_OK,
+              "%d threads: count: %s", threads, err.message);
+        CHECK(firth_vocab_prune_passes(v) == 0, "%d threads: pruned", threads);
+        CHECK(firth_vocab_finalize(v, 1, 0, &err) == FIRTH_OK, "finalize: %s", err.message);
+        CHECK(firth_vocab_size(v) == distinct + 1, "%d threads: %zu words, expected %zu", threads,
+              firth_vocab_size(v), distinct + 1);
+        CHECK(firth_vocab_word_count(v, 0) == LINES, "%d threads: </s> %llu, expected %d",
+              threads, (unsigned long long)firth_vocab_word_count(v, 0), LINES);
+        int bad = 0;
+        for (int k = 0; k < W; k++) {
+            char w[32];
+            snprintf(w, sizeof w, "w%d\xC3\xA9", k);
+            int64_t id = firth_vocab_find(v, w, strlen(w));
+            uint64_t got = id > 0 ? firth_vocab_word_count(v, (size_t)id) : 0;
+            if (got != want[k]) bad++;
+        }
+        CHECK(bad == 0, "%d threads: %d words with a wrong count", threads, bad);
+        firth_vocab_free(v);
+    }
+    /* pruning in every part: the frequent words keep their exact counts, and it is reported */
+    firth_vocab *v = firth_vocab_new(&err);
+    firth_vocab_set_prune_at(v, 3000);
+    CHECK(c && v && firth_vocab_count_threads(v, c, &p, 3, &err) == FIRTH_OK, "pruned count: %s",
+          err.message);
+    CHECK(firth_vocab_prune_passes(v) >= 3, "prune passes %llu, expected one per part at least",
+          (unsigned long long)firth_vocab_prune_passes(v));
+    CHECK(firth_vocab_finalize(v, 1, 0, &err) == FIRTH_OK, "finalize: %s", err.message);
+    for (int k = 0; k < 10; k++) {
+        char w[32];
+        snprintf(w, sizeof w, "w%d\xC3\xA9", k);
+        int64_t id = firth_vocab_find(v, w, strlen(w));
+        CHECK(id > 0 && firth_vocab_word_count(v, (size_t)id) == want[k],
+              "pruned: %s counted %llu, expected %llu", w,
+              id > 0 ? (unsigned long long)firth_vocab_word_count(v, (size_t)id) : 0ull,
+              (unsigned long long)want[k]);
+    }
+    firth_vocab_free(v);
+    /* a vocabulary that already holds words is refused */
+    v = firth_vocab_new(&err);
+    firth_vocab_add(v, "x", 1, 1, &err);
+    CHECK(firth_vocab_count_threads(v, c, &p, 2, &err) == FIRTH_ERR_PARAM, "used vocabulary taken");
+    firth_vocab_free(v);
+    firth_corpus_free(c);
+    free(path);
+    free(want);
+    free(text);
+    tu_rmdir(dir);
+}
+
 static void test_save_load(void) {
     char *dir = tu_mkdtemp();
     firth_error err = {0};
@@ -498,6 +579,7 @@ const test_case tests_vocab[] = {
     {"vocab_many_words", test_many_words},
     {"vocab_prune", test_prune},
     {"vocab_prune_corpus", test_prune_corpus},
+    {"vocab_count_threads", test_count_threads},
     {"vocab_save_load", test_save_load},
     {"vocab_load_malformed", test_load_malformed},
     {"vocab_from_list", test_from_list},

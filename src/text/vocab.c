@@ -2,6 +2,7 @@
 #include "text/vocab.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,95 @@ static firth_status count_range(firth_vocab *v, const firth_corpus *corpus, uint
 firth_status firth_vocab_count(firth_vocab *v, const firth_corpus *corpus,
                                const firth_text_params *params, firth_error *err) {
     return count_range(v, corpus, 0, firth_corpus_size(corpus), params, err);
+}
+
+/* ---- counting on several threads ---- */
+
+static char *pack_entries(const firth_vocab *v, int ranks, uint64_t *bytes);
+static firth_status add_packed(firth_vocab *v, const char *buf, uint64_t bytes, firth_error *err);
+
+/* One part of the corpus, counted into its own table by its own thread. */
+typedef struct count_job {
+    firth_vocab *v;
+    const firth_corpus *corpus;
+    const firth_text_params *params;
+    uint64_t begin, end;
+    firth_status st;
+    firth_error err;
+} count_job;
+
+static void *count_job_main(void *arg) {
+    count_job *j = arg;
+    j->st = count_range(j->v, j->corpus, j->begin, j->end, j->params, &j->err);
+    return NULL;
+}
+
+/* Parts of less than this many bytes are not worth a thread of their own. */
+#define COUNT_PART_MIN (1u << 20)
+
+firth_status firth_vocab_count_threads(firth_vocab *v, const firth_corpus *corpus,
+                                       const firth_text_params *params, int threads,
+                                       firth_error *err) {
+    const uint64_t size = firth_corpus_size(corpus);
+    uint64_t parts = threads < 1 ? 1 : (uint64_t)threads;
+    if (parts > size / COUNT_PART_MIN) parts = size / COUNT_PART_MIN;
+    if (parts <= 1) return firth_vocab_count(v, corpus, params, err);
+    if (v->finalized || v->used)
+        return firth_fail(err, FIRTH_ERR_PARAM, "counting on several threads needs a new vocabulary");
+    /* part 0 is counted into v by this thread, parts 1.. into tables of their own */
+    count_job *jobs = calloc(parts, sizeof *jobs);
+    pthread_t *tids = calloc(parts, sizeof *tids);
+    int *started = calloc(parts, sizeof *started);
+    firth_status st = jobs && tids && started ? FIRTH_OK
+                      : firth_fail(err, FIRTH_ERR_NOMEM, "out of memory counting words");
+    for (uint64_t i = 0; i < parts && st == FIRTH_OK; i++) {
+        count_job *j = &jobs[i];
+        j->v = i ? firth_vocab_new(err) : v;
+        if (!j->v) {
+            st = err ? err->status : FIRTH_ERR_NOMEM;
+            break;
+        }
+        j->v->prune_at = v->prune_at;
+        j->corpus = corpus;
+        j->params = params;
+        firth_corpus_part(corpus, i, parts, &j->begin, &j->end);
+    }
+    for (uint64_t i = 1; i < parts && st == FIRTH_OK; i++)
+        started[i] = pthread_create(&tids[i], NULL, count_job_main, &jobs[i]) == 0;
+    if (st == FIRTH_OK) count_job_main(&jobs[0]);
+    for (uint64_t i = 1; i < parts && st == FIRTH_OK; i++) {
+        if (started[i])
+            pthread_join(tids[i], NULL);
+        else /* its thread could not be started: counted here */
+            count_job_main(&jobs[i]);
+    }
+    /* the first error in corpus order, then the parts' counts summed into v */
+    for (uint64_t i = 0; i < parts && st == FIRTH_OK; i++)
+        if (jobs[i].st != FIRTH_OK) {
+            st = jobs[i].st;
+            if (err) *err = jobs[i].err;
+        }
+    uint64_t passes = 0, min_reduce = v->min_reduce;
+    for (uint64_t i = 1; i < parts && st == FIRTH_OK; i++) {
+        firth_vocab *part = jobs[i].v;
+        passes += part->prune_passes;
+        if (part->min_reduce > min_reduce) min_reduce = part->min_reduce;
+        uint64_t bytes = 0;
+        char *packed = pack_entries(part, 1, &bytes);
+        if (!packed && part->used) {
+            st = firth_fail(err, FIRTH_ERR_NOMEM, "out of memory merging word counts");
+            break;
+        }
+        st = add_packed(v, packed, bytes, err);
+        free(packed);
+    }
+    if (st == FIRTH_OK) { /* pruning anywhere: as often as the parts did, from the highest bar */
+        v->prune_passes += passes;
+        if (min_reduce > v->min_reduce) v->min_reduce = min_reduce;
+    }
+    for (uint64_t i = 1; jobs && i < parts; i++) firth_vocab_free(jobs[i].v);
+    free(jobs), free(tids), free(started);
+    return st;
 }
 
 /* ---- counting on many ranks (collective; dist/dist.h) ---- */
