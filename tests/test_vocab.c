@@ -55,6 +55,12 @@ static void expect_vocab(const firth_vocab *v, const wc *e, size_t n, const char
     }
 }
 
+/* The count of word w in a finalized vocabulary, 0 when it is not there. */
+static uint64_t count_of(const firth_vocab *v, const char *w) {
+    int64_t id = firth_vocab_find(v, w, strlen(w));
+    return id > 0 ? firth_vocab_word_count(v, (size_t)id) : 0;
+}
+
 static const char *small_text = "the cat sat on the mat\nthe dog sat\n";
 
 static void test_count_known(void) {
@@ -318,11 +324,8 @@ static void test_prune(void) {
     /* the frequent words were never dropped: their counts are exact */
     for (int f = 0; f < 10; f++) {
         snprintf(w, sizeof w, "f%d", f);
-        int64_t id = firth_vocab_find(v, w, strlen(w));
-        CHECK(id > 0 && firth_vocab_word_count(v, (size_t)id) == fcount[f],
-              "frequent word %s: count %llu, added %llu times", w,
-              id > 0 ? (unsigned long long)firth_vocab_word_count(v, (size_t)id) : 0ull,
-              (unsigned long long)fcount[f]);
+        CHECK(count_of(v, w) == fcount[f], "frequent word %s: count %llu, added %llu times", w,
+              (unsigned long long)count_of(v, w), (unsigned long long)fcount[f]);
     }
     /* every rare word left was added after the last pass or often enough: the table holds at
      * most prune_at entries, "</s>" and the ten frequent words among them */
@@ -429,9 +432,7 @@ static void test_count_threads(void) {
         for (int k = 0; k < W; k++) {
             char w[32];
             snprintf(w, sizeof w, "w%d\xC3\xA9", k);
-            int64_t id = firth_vocab_find(v, w, strlen(w));
-            uint64_t got = id > 0 ? firth_vocab_word_count(v, (size_t)id) : 0;
-            if (got != want[k]) bad++;
+            if (count_of(v, w) != want[k]) bad++;
         }
         CHECK(bad == 0, "%d threads: %d words with a wrong count", threads, bad);
         firth_vocab_free(v);
@@ -447,11 +448,8 @@ static void test_count_threads(void) {
     for (int k = 0; k < 10; k++) {
         char w[32];
         snprintf(w, sizeof w, "w%d\xC3\xA9", k);
-        int64_t id = firth_vocab_find(v, w, strlen(w));
-        CHECK(id > 0 && firth_vocab_word_count(v, (size_t)id) == want[k],
-              "pruned: %s counted %llu, expected %llu", w,
-              id > 0 ? (unsigned long long)firth_vocab_word_count(v, (size_t)id) : 0ull,
-              (unsigned long long)want[k]);
+        CHECK(count_of(v, w) == want[k], "pruned: %s counted %llu, expected %llu", w,
+              (unsigned long long)count_of(v, w), (unsigned long long)want[k]);
     }
     firth_vocab_free(v);
     /* a vocabulary that already holds words is refused */
