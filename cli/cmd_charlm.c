@@ -329,16 +329,20 @@ out:
 
 static int cmd_charlm_eval(int argc, char **argv) {
     const char *input = NULL;
-    int threads = 1;
+    int threads = 1, streams = 0;
     const cli_opt opts[] = {
         {"--input", OPT_STR, &input, 0, 0, NULL, "TEXT", "text to evaluate (UTF-8)"},
+        {"--streams", OPT_INT, &streams, 1, 1000000, NULL, "N",
+         "cut the text into N contiguous streams (default: the model's batch, as training's "
+         "validation; 1: the whole text as one stream)"},
         {"--threads", OPT_INT, &threads, 1, 1024, NULL, "N", "OpenBLAS threads (default 1)"},
     };
     const char *usage =
-        "usage: firth charlm eval CKPT --input TEXT\n\n"
+        "usage: firth charlm eval CKPT --input TEXT [--streams N]\n\n"
         "Prints the model's loss on TEXT, 'nats/char: X bits/char: Y': the mean of -log p of each\n"
         "character given the ones before it in its stream (the text is cut into the model's\n"
-        "batch of contiguous streams, read seq characters at a time, as training's validation).";
+        "batch of contiguous streams, read seq characters at a time, as training's validation;\n"
+        "each stream starts from a zero state).";
     cli_list pos = {0};
     int rc = cli_parse(argc, argv, 3, opts, sizeof opts / sizeof *opts, &pos, usage);
     if (rc != 0) return cli_list_free(&pos), rc > 0 ? 0 : EXIT_USAGE;
@@ -354,7 +358,7 @@ static int cmd_charlm_eval(int argc, char **argv) {
     uint64_t chars = 0;
     openblas_set_num_threads(threads);
     if (!m || !(text = read_all(input, &len, &err)) ||
-        firth_charlm_eval(m, text, len, &nats, &chars, &err) != FIRTH_OK) {
+        firth_charlm_eval_streams(m, text, len, streams, &nats, &chars, &err) != FIRTH_OK) {
         rc = cli_fail(&err);
     } else {
         printf("nats/char: %.6f bits/char: %.6f\n", nats, nats / log(2.0));

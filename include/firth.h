@@ -813,6 +813,12 @@ firth_status firth_charlm_train(firth_charlm *model, const char *text, size_t le
  * when the loss is NaN (weights that overflow). */
 firth_status firth_charlm_eval(firth_charlm *model, const char *text, size_t len, double *nats,
                                uint64_t *chars, firth_error *err);
+/* The same with the text cut into `streams` contiguous streams instead of the model's batch
+ * (0: the batch). With 1 the text is one stream: each character is predicted from all the ones
+ * before it, as firth_charlm_feed would, and the loss has one cold start instead of `batch`. */
+firth_status firth_charlm_eval_streams(firth_charlm *model, const char *text, size_t len,
+                                       int streams, double *nats, uint64_t *chars,
+                                       firth_error *err);
 
 /* --- generation, one character at a time --- */
 

@@ -346,6 +346,11 @@ fi
 out=$("$FIRTH" charlm eval "$L/m.ckpt" --input "$L/text.txt" 2> /dev/null)
 echo "$out" | awk '$1 == "nats/char:" && $3 == "bits/char:" && $2 < 0.4 && ($4 - $2 / log(2))^2 < 1e-10 { ok = 1 } END { exit !ok }' \
     && ok "charlm eval: $out" || bad "charlm eval" "$out"
+one=$("$FIRTH" charlm eval "$L/m.ckpt" --input "$L/text.txt" --streams 1 2> /dev/null)
+# one stream has one cold start instead of the batch's 8: a lower loss on this text
+printf '%s\n%s\n' "$out" "$one" | awk 'NR == 1 { b = $2 } NR == 2 && $1 == "nats/char:" && $2 < b { ok = 1 } END { exit !ok }' \
+    && ok "charlm eval --streams 1: $one" || bad "charlm eval --streams 1" "$one (batch: $out)"
+expect_error "charlm eval: --streams 0" 2 "" -- "$FIRTH" charlm eval "$L/m.ckpt" --input "$L/text.txt" --streams 0
 s1=$("$FIRTH" charlm sample "$L/m.ckpt" --prime "the quick" --length 60 --seed 7)
 s2=$("$FIRTH" charlm sample "$L/m.ckpt" --prime "the quick" --length 60 --seed 7)
 [ "$s1" = "$s2" ] && [ "$(printf '%s' "$s1" | wc -c)" -eq 69 ] && case "$s1" in "the quick brown fox"*) true ;; *) false ;; esac \

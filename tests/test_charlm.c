@@ -429,6 +429,40 @@ static void test_charlm_learns(void) {
     firth_charlm_forward_backward(m, 15, 1, ids, NULL, st, 0);
     double e = max_rel(lg, m->logits + 14 * firth_charlm_vocab_size(m), firth_charlm_vocab_size(m));
     CHECK(e < 1e-5, "step-by-step scores differ from the chunked ones by %g", e);
+    /* one stream: the mean of -log p(next) over the text fed one character at a time */
+    {
+        const char *vt = text + n - nv;
+        size_t V = firth_charlm_vocab_size(m);
+        double ref = 0.0;
+        firth_charlm_reset(m);
+        for (size_t i = 0; i + 1 < nv; i++) {
+            firth_charlm_feed(m, (size_t)firth_charlm_vocab_find(m, (uint8_t)vt[i]), lg, &err);
+            double mx = lg[0], z = 0.0;
+            for (size_t k = 1; k < V; k++) mx = lg[k] > mx ? lg[k] : mx;
+            for (size_t k = 0; k < V; k++) z += exp((double)lg[k] - mx);
+            ref += mx + log(z) - lg[firth_charlm_vocab_find(m, (uint8_t)vt[i + 1])];
+        }
+        ref /= (double)(nv - 1);
+        double one = 0, many = 0, batch = 0;
+        uint64_t c1 = 0, cm = 0;
+        CHECK(firth_charlm_eval_streams(m, vt, nv, 1, &one, &c1, &err) == FIRTH_OK, "%s",
+              err.message);
+        CHECK(c1 == nv - 1, "one stream: %llu predictions, expected %zu", (unsigned long long)c1,
+              nv - 1);
+        CHECK(fabs(one - ref) <= 1e-5 * ref, "one stream: %.8f, fed one at a time: %.8f", one,
+              ref);
+        /* more streams than characters: one character per stream, nothing to carry */
+        CHECK(firth_charlm_eval_streams(m, vt, nv, (int)nv + 5, &many, &cm, &err) == FIRTH_OK &&
+                  cm == nv - 1,
+              "n streams: %s", err.message);
+        firth_charlm_eval_streams(m, vt, nv, 0, &batch, NULL, &err);
+        CHECK(batch == after, "streams 0 (%.8f) is the batch's eval (%.8f)", batch, after);
+        printf("    validation loss in 1 / %d / %zu streams: %.4f / %.4f / %.4f nats/char\n",
+               p.batch, nv - 1, one, batch, many);
+        CHECK(one < batch && batch < many, "a longer context should predict better here");
+        CHECK(firth_charlm_eval_streams(m, vt, nv, -1, &one, NULL, &err) == FIRTH_ERR_PARAM,
+              "negative streams accepted");
+    }
     CHECK(firth_charlm_feed_text(m, "the Z", 5, lg, &err) == FIRTH_ERR_INPUT &&
               strstr(err.message, "'Z'"),
           "unknown character: %s", err.message);

@@ -108,6 +108,8 @@ static void free_work(firth_charlm *m) {
     firth_free_aligned(m->dbuf[0]), firth_free_aligned(m->dbuf[1]);
     firth_free_aligned(m->logits);
     free(m->ids), free(m->tgt);
+    firth_free_aligned(m->eval_state);
+    m->eval_state = NULL;
     m->acts = NULL, m->xemb = m->dxemb = m->xin = m->mask = NULL;
     m->dbuf[0] = m->dbuf[1] = m->logits = NULL;
     m->ids = m->tgt = NULL;
@@ -123,7 +125,7 @@ void firth_charlm_free(firth_charlm *m) {
     firth_free_aligned(m->m);
     firth_free_aligned(m->v);
     firth_free_aligned(m->state);
-    firth_free_aligned(m->eval_state), firth_free_aligned(m->gen_state);
+    firth_free_aligned(m->gen_state);
     free(m);
 }
 
@@ -137,16 +139,16 @@ static float *zalloc(size_t floats, int *fail) {
     return p;
 }
 
-/* Bytes of the weights, gradients, two moments and the three carried states. */
+/* Bytes of the weights, gradients, two moments and the training and generation states. */
 static double model_bytes(const firth_charlm *m) {
     double BH = (double)m->p.batch * m->p.hidden, L = m->p.layers;
-    return 4.0 * (4.0 * (double)m->off.n + L * 2.0 * (2.0 * BH + m->p.hidden));
+    return 4.0 * (4.0 * (double)m->off.n + L * 2.0 * (BH + m->p.hidden));
 }
 
-/* Bytes of the scratch for T steps x B streams. */
+/* Bytes of the scratch for T steps x B streams (the evaluation state of B streams included). */
 static double work_bytes(const firth_charlm *m, int T, int B) {
     double TB = (double)T * B, H = m->p.hidden, G = 4.0 * H, E = m->p.embed, L = m->p.layers;
-    return 4.0 * (L * (TB * (2.0 * G + H) + ((double)T + 1) * B * 2.0 * H + 2.0 * B * H) +
+    return 4.0 * (L * (TB * (2.0 * G + H) + ((double)T + 1) * B * 2.0 * H + 4.0 * B * H) +
                   TB * (2.0 * E + 2.0 * H + (double)m->V + 2.0 * L * H) +
                   2.0 * TB);
 }
@@ -185,6 +187,7 @@ firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err) 
     m->logits = zalloc(TB * (size_t)m->V, &fail);
     m->ids = calloc(TB, sizeof *m->ids), m->tgt = calloc(TB, sizeof *m->tgt);
     fail |= !m->ids || !m->tgt;
+    m->eval_state = zalloc(L * 2 * Bz * H, &fail);
     if (fail) {
         free_work(m);
         return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory for the model's activations "
@@ -214,7 +217,6 @@ static firth_charlm *alloc_model(const firth_charlm_params *p, int V, firth_erro
     m->params = zalloc(m->off.n, &fail), m->grads = zalloc(m->off.n, &fail);
     m->m = zalloc(m->off.n, &fail), m->v = zalloc(m->off.n, &fail);
     m->state = zalloc(state_floats(m, p->batch), &fail);
-    m->eval_state = zalloc(state_floats(m, p->batch), &fail);
     m->gen_state = zalloc(state_floats(m, 1), &fail);
     if (fail) {
         double mib = (double)m->off.n * 16.0 / 1048576.0;
@@ -527,10 +529,10 @@ void firth_charlm_adam(float *restrict params, const float *restrict grads, floa
 
 /* ---- evaluation -------------------------------------------------------------------------------- */
 
-/* Mean nats per prediction over ids[0..n) as the public eval describes. */
-static double eval_ids(firth_charlm *m, const int32_t *ids, size_t n, uint64_t *count) {
+/* Mean nats per prediction over ids[0..n) as the public eval describes, in B streams (at most
+ * n - 1). */
+static double eval_ids(firth_charlm *m, const int32_t *ids, size_t n, int B, uint64_t *count) {
     const int T = m->p.seq;
-    int B = m->p.batch;
     if ((size_t)B > n - 1) B = (int)(n - 1);
     const size_t Ls = (n - 1) / (size_t)B;
     memset(m->eval_state, 0, state_floats(m, B) * sizeof(float));
@@ -551,6 +553,14 @@ static double eval_ids(firth_charlm *m, const int32_t *ids, size_t n, uint64_t *
 
 firth_status firth_charlm_eval(firth_charlm *m, const char *text, size_t len, double *nats,
                                uint64_t *chars, firth_error *err) {
+    return firth_charlm_eval_streams(m, text, len, 0, nats, chars, err);
+}
+
+firth_status firth_charlm_eval_streams(firth_charlm *m, const char *text, size_t len,
+                                       int streams, double *nats, uint64_t *chars,
+                                       firth_error *err) {
+    if (streams < 0)
+        return firth_fail(err, FIRTH_ERR_PARAM, "streams must be 0 (the model's batch) or more");
     size_t n = 0;
     int32_t *ids = text_to_ids(m, text, len, &n, "text", err);
     if (!ids) return err ? err->status : FIRTH_ERR_INPUT;
@@ -559,8 +569,9 @@ firth_status firth_charlm_eval(firth_charlm *m, const char *text, size_t len, do
         return firth_fail(err, FIRTH_ERR_INPUT, "the text has %zu characters; evaluating needs "
                           "at least 2", n);
     }
-    /* eval_ids reads min(seq, stream length) steps of min(batch, n - 1) streams */
-    size_t B = (size_t)m->p.batch < n - 1 ? (size_t)m->p.batch : n - 1;
+    /* eval_ids reads min(seq, stream length) steps of min(streams, n - 1) streams */
+    const size_t want = streams ? (size_t)streams : (size_t)m->p.batch;
+    size_t B = want < n - 1 ? want : n - 1;
     size_t T = (n - 1) / B < (size_t)m->p.seq ? (n - 1) / B : (size_t)m->p.seq;
     firth_status st = firth_charlm_work(m, (int)T, (int)B, err);
     if (st != FIRTH_OK) {
@@ -568,7 +579,7 @@ firth_status firth_charlm_eval(firth_charlm *m, const char *text, size_t len, do
         return st;
     }
     uint64_t c = 0;
-    double v = eval_ids(m, ids, n, &c);
+    double v = eval_ids(m, ids, n, (int)B, &c);
     free(ids);
     if (isnan(v)) /* weights so large that a logit overflows (found by tests/fuzz/fuzz_charlm.c) */
         return firth_fail(err, FIRTH_ERR_DIVERGED, "the model's loss on this text is NaN (its "
@@ -713,7 +724,7 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
             (last || (opts->eval_every && m->step % opts->eval_every == 0))) {
             uint64_t c;
             double te = now_s();
-            pr.val_nats = eval_ids(m, ids + n_tr, n_val, &c);
+            pr.val_nats = eval_ids(m, ids + n_tr, n_val, m->p.batch, &c);
             t_eval += now_s() - te;
             pr.evaluated = 1;
             if (progress) stop = progress(&pr, user);

@@ -48,7 +48,7 @@ struct firth_charlm {
     float *dbuf[2];      /* (T B, max(H, E)) gradients flowing down */
     float *logits;       /* (T B, V) scores, then probabilities / their gradient */
     int32_t *ids, *tgt;  /* (T B) */
-    float *eval_state;   /* (L, 2, B, H) */
+    float *eval_state;   /* (L, 2, work_B, H) scratch of firth_charlm_work */
     float *gen_state;    /* (L, 2, 1, H) */
 };
 
