@@ -2,8 +2,8 @@
 #include "text/vocab.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,9 +226,6 @@ firth_status firth_vocab_count(firth_vocab *v, const firth_corpus *corpus,
 
 /* ---- counting on several threads ---- */
 
-static char *pack_entries(const firth_vocab *v, int ranks, uint64_t *bytes);
-static firth_status add_packed(firth_vocab *v, const char *buf, uint64_t bytes, firth_error *err);
-
 /* One part of the corpus, counted into its own table by its own thread. */
 typedef struct count_job {
     firth_vocab *v;
@@ -295,14 +292,10 @@ firth_status firth_vocab_count_threads(firth_vocab *v, const firth_corpus *corpu
         firth_vocab *part = jobs[i].v;
         passes += part->prune_passes;
         if (part->min_reduce > min_reduce) min_reduce = part->min_reduce;
-        uint64_t bytes = 0;
-        char *packed = pack_entries(part, 1, &bytes);
-        if (!packed && part->used) {
-            st = firth_fail(err, FIRTH_ERR_NOMEM, "out of memory merging word counts");
-            break;
+        for (size_t k = 0; k < part->cap && st == FIRTH_OK; k++) {
+            const entry *e = &part->table[k];
+            if (e->len) st = add(v, part->arena + e->off, e->len, e->count, NULL, err);
         }
-        st = add_packed(v, packed, bytes, err);
-        free(packed);
     }
     if (st == FIRTH_OK) { /* pruning anywhere: as often as the parts did, from the highest bar */
         v->prune_passes += passes;
