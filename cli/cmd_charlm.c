@@ -110,7 +110,7 @@ static const char *const train_usage =
 typedef struct optim_given {
     double lr, lr_decay;
     int lr_decay_after;
-    double dropout, clip;
+    double dropout, wdrop, clip;
 } optim_given;
 
 /* Sets the given ones in p (a new model's defaults, or a resumed model's settings). */
@@ -119,6 +119,7 @@ static void given_optim(firth_charlm_params *p, const optim_given *g) {
     if (!isnan(g->lr_decay)) p->lr_decay = g->lr_decay;
     if (g->lr_decay_after >= 0) p->lr_decay_after = g->lr_decay_after;
     if (!isnan(g->dropout)) p->dropout = g->dropout;
+    if (!isnan(g->wdrop)) p->wdrop = g->wdrop;
     if (!isnan(g->clip)) p->clip = g->clip;
 }
 
@@ -126,8 +127,8 @@ static int cmd_charlm_train(int argc, char **argv) {
     firth_charlm_params d = firth_charlm_default_params();
     /* -1 / NaN: not given (a resumed run keeps the checkpoint's value) */
     int layers = -1, hidden = -1, embed = -1, seq = -1, batch = -1, threads = 1, quiet = 0;
-    double val_frac = NAN, epochs = 0;
-    optim_given o_given = {NAN, NAN, -1, NAN, NAN};
+    double val_frac = NAN, ema = NAN, epochs = 0;
+    optim_given o_given = {NAN, NAN, -1, NAN, NAN, NAN};
     uint64_t steps = 0, eval_every = 1000, ckpt_every = 1000, seed = 1;
     const char *input = NULL, *output = NULL, *resume = NULL;
     const cli_opt opts[] = {
@@ -150,6 +151,12 @@ static int cmd_charlm_train(int argc, char **argv) {
         {"--dropout", OPT_DOUBLE, &o_given.dropout, 0, 0.99, NULL, "P",
          "dropout on every layer's output, between layers and before the output layer "
          "(default 0)"},
+        {"--wdrop", OPT_DOUBLE, &o_given.wdrop, 0, 0.99, NULL, "P",
+         "weight drop: each step drops this share of every layer's recurrent weights "
+         "(DropConnect, as AWD-LSTM; default 0)"},
+        {"--ema", OPT_DOUBLE, &ema, 0, 0.999999, NULL, "D",
+         "keep a moving average of the weights with decay D (e.g. 0.999) for validation, eval "
+         "and sampling (default 0: off)"},
         {"--clip", OPT_DOUBLE, &o_given.clip, 0, 1e9, NULL, "X",
          "gradient-norm limit (default 5; 0 off)"},
         {"--steps", OPT_U64, &steps, 1, 1e15, NULL, "N", "train until N steps in all"},
@@ -204,6 +211,11 @@ static int cmd_charlm_train(int argc, char **argv) {
                                  "validation split cannot change)", val_frac, p->val_frac);
             goto out;
         }
+        if (!isnan(ema) && ema != p->ema) {
+            rc = cli_usage_error("--ema %g differs from the checkpoint's %g (the weight "
+                                 "average cannot change)", ema, p->ema);
+            goto out;
+        }
         firth_charlm_params q = *p;
         given_optim(&q, &o_given);
         if (firth_charlm_set_optim(m, &q, &err) != FIRTH_OK) goto fail;
@@ -215,6 +227,7 @@ static int cmd_charlm_train(int argc, char **argv) {
         if (batch >= 0) d.batch = batch;
         given_optim(&d, &o_given);
         if (!isnan(val_frac)) d.val_frac = val_frac;
+        if (!isnan(ema)) d.ema = ema;
         d.seed = seed;
         if (!(m = firth_charlm_new(text, len, &d, &err))) goto fail;
     }

@@ -735,6 +735,14 @@ typedef struct firth_charlm_params {
                       * from epoch lr_decay_after on (char-rnn's learning_rate_decay); default 1 */
     int lr_decay_after; /* 1-based epoch whose end is the first decay, in 0..1e9 (0 as 1),
                          * default 10 as char-rnn */
+    double wdrop;    /* in [0, 1): DropConnect on every layer's recurrent weights Wh while
+                      * training (AWD-LSTM's weight drop): each step draws one mask over Wh, each
+                      * weight kept with probability 1 - wdrop and scaled by 1 / (1 - wdrop);
+                      * default 0 (off) */
+    double ema;      /* in [0, 1): 0 (default) off; else the model also keeps an exponential moving
+                      * average of its weights, a <- d a + (1 - d) w after every step with
+                      * d = min(ema, (1 + t) / (10 + t)) at step t, a = w at creation; evaluation,
+                      * validation and generation use the average, training the raw weights */
     uint64_t seed;   /* weights and dropout masks, default 1 */
 } firth_charlm_params;
 
@@ -759,8 +767,8 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err);
 const firth_charlm_params *firth_charlm_get_params(const firth_charlm *model);
 /* Training steps done so far (over all runs that led to this checkpoint). */
 uint64_t firth_charlm_steps_done(const firth_charlm *model);
-/* The optimiser's settings (lr, lr_decay, lr_decay_after, dropout, clip) may change between
- * runs; every other field of `params` must equal the model's (FIRTH_ERR_PARAM otherwise). */
+/* The optimiser's settings (lr, lr_decay, lr_decay_after, dropout, wdrop, clip) may change
+ * between runs; every other field of `params` must equal the model's (FIRTH_ERR_PARAM otherwise). */
 firth_status firth_charlm_set_optim(firth_charlm *model, const firth_charlm_params *params,
                                     firth_error *err);
 /* The step size of a step taken in 0-based `epoch`: lr x lr_decay^(epochs ended from epoch

@@ -236,10 +236,15 @@ static void test_charlm_finite_differences(void) {
  * the same masks, so the masked loss is a fixed function of the weights and its gradient can be
  * checked the same way (one and two layers: the top layer's output and the inputs of the layers
  * above the first are dropped). Also: with dropout 0 the training pass gives the evaluation
- * pass's loss, with dropout it does not, and about a share p of the top layer's mask is zero. */
+ * pass's loss, with dropout it does not, and some but not all of the top layer's mask is zero.
+ * The same for weight drop (a mask over each layer's recurrent weights, drawn per pass), alone
+ * and with dropout: a dropped weight's gradient is exactly 0. */
 static void test_charlm_dropout_gradients(void) {
     const int V = 5, E = 0, H = 4, T = 3, B = 2;
-    for (int L = 1; L <= 2; L++) {
+    const struct { int L; double dropout, wdrop; } cases[] = {
+        {1, 0.3, 0}, {2, 0.3, 0}, {1, 0, 0.4}, {2, 0, 0.4}, {2, 0.3, 0.4}};
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        const int L = cases[ci].L;
         firth_charlm *m = tiny_model(V, E, L, H, T, B);
         if (!m) return;
         firth_rng rng;
@@ -251,15 +256,33 @@ static void test_charlm_dropout_gradients(void) {
         memset(s, 0, sn * 4);
         double same = firth_charlm_forward_backward(m, T, B, ids, tgt, s, 1);
         CHECK(same == plain, "dropout 0: training loss %.17g, evaluation loss %.17g", same, plain);
-        m->p.dropout = 0.3;
+        firth_charlm_params q = m->p;
+        q.dropout = cases[ci].dropout, q.wdrop = cases[ci].wdrop;
+        firth_error err = {0};
+        CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_OK &&
+                  firth_charlm_work(m, T, B, &err) == FIRTH_OK,
+              "%s", err.message);
         const firth_rng r0 = m->rng;
         memset(s, 0, sn * 4);
         memset(m->grads, 0, m->off.n * 4);
         double masked = firth_charlm_forward_backward(m, T, B, ids, tgt, s, 1);
-        CHECK(masked != plain, "%d layer(s): dropout 0.3 left the loss as it was", L);
-        int zeros = 0;
-        for (int k = 0; k < T * B * H; k++) zeros += m->mask[k] == 0.0f; /* slot 0: the top */
-        CHECK(zeros > 0 && zeros < T * B * H, "top-layer mask: %d of %d zero", zeros, T * B * H);
+        CHECK(masked != plain, "%d layer(s), dropout %g, wdrop %g: the loss stayed as it was", L,
+              q.dropout, q.wdrop);
+        int zeros = 0, wzeros = 0, wgrad0 = 0, wn = q.wdrop > 0 ? L * H * 4 * H : 0;
+        if (q.dropout > 0) {
+            for (int k = 0; k < T * B * H; k++) zeros += m->mask[k] == 0.0f; /* slot 0: top */
+            CHECK(zeros > 0 && zeros < T * B * H, "top-layer mask: %d of %d zero", zeros,
+                  T * B * H);
+        }
+        for (int l = 0; l < L && wn; l++)
+            for (int k = 0; k < H * 4 * H; k++) {
+                int dropped = m->wmask[(size_t)l * H * 4 * H + k] == 0.0f;
+                wzeros += dropped;
+                wgrad0 += dropped && m->grads[m->off.wh[l] + (size_t)k] != 0.0f;
+            }
+        CHECK(!wn || (wzeros > wn / 5 && wzeros < wn * 3 / 5 && wgrad0 == 0),
+              "weight mask: %d of %d zero (rate 0.4); %d dropped weights with a gradient",
+              wzeros, wn, wgrad0);
         float *g = malloc(m->off.n * 4);
         for (size_t i = 0; i < m->off.n; i++) g[i] = m->grads[i] * (float)(T * B);
         double worst = 0;
@@ -283,8 +306,9 @@ static void test_charlm_dropout_gradients(void) {
             worst = e > worst ? e : worst;
             bad += e > 5e-4;
         }
-        printf("    dropout 0.3, %d layer(s): %d parameters, largest difference %.3g; top mask "
-               "%d of %d zero\n", L, tested, worst, zeros, T * B * H);
+        printf("    dropout %g, wdrop %g, %d layer(s): %d parameters, largest difference %.3g; "
+               "top mask %d of %d zero, weight mask %d of %d\n", q.dropout, q.wdrop, L, tested,
+               worst, zeros, T * B * H, wzeros, wn);
         CHECK(bad == 0 && tested > 50, "%d of %d gradients differ by more than 5e-4 (worst %g)",
               bad, tested, worst);
         free(g), free(s);
@@ -490,6 +514,7 @@ static firth_charlm_params ckpt_params(void) {
     firth_charlm_params p = firth_charlm_default_params();
     p.hidden = 12, p.seq = 10, p.batch = 4, p.embed = 6, p.dropout = 0.25, p.val_frac = 0.1;
     p.lr_decay = 0.8, p.lr_decay_after = 1; /* the resume test crosses an epoch: decay acts */
+    p.wdrop = 0.2, p.ema = 0.9; /* weight masks from the RNG; the average in the checkpoint */
     return p;
 }
 
@@ -511,12 +536,15 @@ static void test_charlm_checkpoint_round_trip(void) {
                   x->beta1 == y->beta1 && x->beta2 == y->beta2 && x->eps == y->eps &&
                   x->dropout == y->dropout && x->clip == y->clip && x->val_frac == y->val_frac &&
                   x->lr_decay == y->lr_decay && x->lr_decay_after == y->lr_decay_after &&
-                  x->seed == y->seed,
+                  x->wdrop == y->wdrop && x->ema == y->ema && x->seed == y->seed,
               "settings differ");
         CHECK(a->V == b->V && memcmp(a->vocab, b->vocab, (size_t)a->V * 4) == 0, "vocab");
         CHECK(a->off.n == b->off.n && memcmp(a->params, b->params, a->off.n * 4) == 0 &&
                   memcmp(a->m, b->m, a->off.n * 4) == 0 && memcmp(a->v, b->v, a->off.n * 4) == 0,
               "weights or moments differ");
+        CHECK(a->avg && b->avg && memcmp(a->avg, b->avg, a->off.n * 4) == 0 &&
+                  memcmp(a->avg, a->params, a->off.n * 4) != 0,
+              "the weight average differs (or equals the weights)");
         size_t sn = (size_t)p.layers * 2 * p.batch * p.hidden;
         CHECK(memcmp(a->state, b->state, sn * 4) == 0, "state differs");
         CHECK(a->step == 7 && b->step == 7 && a->epoch == b->epoch && a->chunk == b->chunk &&
@@ -656,39 +684,46 @@ static void test_charlm_lr_decay_trains(void) {
     free(text);
 }
 
-/* tests/fixtures/charlm_v1.clm: a version 1 checkpoint written by firth 0340519 (before lr decay
- * and the top layer's dropout) with
- *   firth charlm train --input T --output charlm_v1.clm --layers 1 --hidden 4 --seq 5 --batch 2
- *       --steps 3 --quiet --seed 7
- * where T is V1_LINE 20 times. It loads with no decay; training the same 3 steps now gives the
- * same weights bit for bit (nothing changed for dropout 0), and it trains on and saves as
- * version 2. */
-#define V1_LINE "the cat sat on the mat. a dog ran.\n"
-static void test_charlm_version1_checkpoint(void) {
+/* Checkpoints of earlier versions, from the firth of their time, with
+ *   firth charlm train --input T --output charlm_vN.clm --layers 1 --hidden 4 --seq 5 --batch 2
+ *       --steps 3 --quiet --seed 7 [ARGS]
+ * where T is OLD_LINE 20 times:
+ *   tests/fixtures/charlm_v1.clm: version 1, firth 0340519 (before lr decay and the top layer's
+ *     dropout), no ARGS;
+ *   tests/fixtures/charlm_v2.clm: version 2, firth a1fc9f3 (before weight drop and the weight
+ *     average), ARGS --dropout 0.1 --lr-decay 0.9 --lr-decay-after 1.
+ * Each loads with the settings it was trained with (and wdrop 0, no average; version 1 no
+ * decay); training the same 3 steps now gives the same weights and moments bit for bit (nothing
+ * changed for these settings), and it trains on and saves as the current version. */
+#define OLD_LINE "the cat sat on the mat. a dog ran.\n"
+static void old_checkpoint(const char *name, double dropout, double decay, int after) {
     openblas_set_num_threads(1);
-    char *path = fixture_path("charlm_v1.clm");
-    char *dir = tu_mkdtemp(), *out = tu_path(dir, "v2.clm");
-    size_t ll = strlen(V1_LINE), n = 20 * ll;
+    char *path = fixture_path(name);
+    char *dir = tu_mkdtemp(), *out = tu_path(dir, "now.clm");
+    size_t ll = strlen(OLD_LINE), n = 20 * ll;
     char *text = malloc(n + 1);
-    for (int i = 0; i < 20; i++) memcpy(text + i * ll, V1_LINE, ll);
+    for (int i = 0; i < 20; i++) memcpy(text + i * ll, OLD_LINE, ll);
     text[n] = 0;
     firth_error err = {0};
     firth_charlm *old = firth_charlm_load(path, &err);
-    CHECK(old != NULL, "%s", err.message);
+    CHECK(old != NULL, "%s: %s", name, err.message);
     firth_charlm_params p = firth_charlm_default_params();
     p.layers = 1, p.hidden = 4, p.seq = 5, p.batch = 2, p.seed = 7;
+    p.dropout = dropout, p.lr_decay = decay, p.lr_decay_after = after;
     firth_charlm *now = firth_charlm_new(text, n, &p, &err);
     firth_charlm_train_opts o = {.steps = 3};
     CHECK(now && firth_charlm_train(now, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s",
           err.message);
     if (old && now) {
-        CHECK(old->p.lr_decay == 1.0 && old->p.lr_decay_after == 10 && old->p.hidden == 4 &&
-                  old->step == 3,
-              "version 1 settings: decay %g after %d, step %llu", old->p.lr_decay,
-              old->p.lr_decay_after, (unsigned long long)old->step);
+        CHECK(old->p.lr_decay == decay && old->p.lr_decay_after == after &&
+                  old->p.dropout == dropout && old->p.wdrop == 0 && old->p.ema == 0 &&
+                  !old->avg && old->p.hidden == 4 && old->step == 3,
+              "%s settings: decay %g after %d, dropout %g, wdrop %g, ema %g, step %llu", name,
+              old->p.lr_decay, old->p.lr_decay_after, old->p.dropout, old->p.wdrop, old->p.ema,
+              (unsigned long long)old->step);
         CHECK(old->off.n == now->off.n && memcmp(old->params, now->params, now->off.n * 4) == 0 &&
-                  memcmp(old->m, now->m, now->off.n * 4) == 0,
-              "3 steps now differ from the version 1 checkpoint's");
+                  memcmp(old->m, now->m, now->off.n * 4) == 0 && old->rng.state == now->rng.state,
+              "3 steps now differ from the %s checkpoint's", name);
         o.steps = 5, o.checkpoint = out;
         CHECK(firth_charlm_train(old, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s",
               err.message);
@@ -697,12 +732,85 @@ static void test_charlm_version1_checkpoint(void) {
         unsigned char *b = tu_read(out, &bytes);
         uint32_t ver = 0;
         if (b && bytes > 12) memcpy(&ver, b + 8, 4);
-        CHECK(back && back->step == 5 && ver == 2, "resaved: version %u, %s", ver,
+        CHECK(back && back->step == 5 && ver == 3, "%s resaved: version %u, %s", name, ver,
               back ? "" : err.message);
         firth_charlm_free(back), free(b);
     }
     firth_charlm_free(old), firth_charlm_free(now);
     free(text), free(path), free(out), tu_rmdir(dir);
+}
+
+static void test_charlm_version1_checkpoint(void) { old_checkpoint("charlm_v1.clm", 0, 1.0, 10); }
+static void test_charlm_version2_checkpoint(void) { old_checkpoint("charlm_v2.clm", 0.1, 0.9, 1); }
+
+/* The average against its definition, computed here in double from the weights after each step
+ * (d = min(ema, (1 + t) / (10 + t)), starting from the initial weights); evaluation and
+ * generation use it: the loss of the model equals the loss of the average put in as weights, and
+ * differs from the raw weights'. The average cannot be switched on or off on a trained model;
+ * weight drop can (its buffers appear when needed). */
+static void test_charlm_ema(void) {
+    openblas_set_num_threads(1);
+    char *text = make_text(1500, 8);
+    size_t n = strlen(text);
+    firth_charlm_params p = ckpt_params();
+    p.ema = 0.5, p.wdrop = 0; /* d: 2/11, 3/12, ... up to 0.5 from step 8 on */
+    firth_error err = {0};
+    firth_charlm *m = firth_charlm_new(text, n, &p, &err);
+    CHECK(m && m->avg, "new model with ema: %s", err.message);
+    if (!m || !m->avg) return free(text);
+    const size_t N = m->off.n;
+    double *want = malloc(N * sizeof *want);
+    for (size_t i = 0; i < N; i++) want[i] = m->params[i];
+    for (uint64_t t = 1; t <= 12; t++) {
+        firth_charlm_train_opts o = {.steps = t};
+        CHECK(firth_charlm_train(m, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s",
+              err.message);
+        double d = (1.0 + (double)t) / (10.0 + (double)t);
+        d = d < p.ema ? d : p.ema;
+        for (size_t i = 0; i < N; i++) want[i] = d * want[i] + (1 - d) * m->params[i];
+    }
+    double worst = 0, moved = 0;
+    for (size_t i = 0; i < N; i++) {
+        double e = fabs(want[i] - m->avg[i]), dw = fabs(m->avg[i] - m->params[i]);
+        worst = e > worst ? e : worst;
+        moved = dw > moved ? dw : moved;
+    }
+    printf("    average after 12 steps: largest difference from the definition %.3g (weights "
+           "differ from it by up to %.3g)\n", worst, moved);
+    CHECK(worst < 1e-6 && moved > 1e-4, "average off by %g (weights differ by %g)", worst, moved);
+    double nats_avg = 0, nats_raw = 0, nats_swapped = 0;
+    CHECK(firth_charlm_eval(m, text, n, &nats_avg, NULL, &err) == FIRTH_OK, "%s", err.message);
+    float *avg = m->avg, *raw = m->params;
+    m->avg = NULL;
+    CHECK(firth_charlm_eval(m, text, n, &nats_raw, NULL, &err) == FIRTH_OK, "%s", err.message);
+    m->params = avg;
+    CHECK(firth_charlm_eval(m, text, n, &nats_swapped, NULL, &err) == FIRTH_OK, "%s",
+          err.message);
+    m->params = raw, m->avg = avg;
+    CHECK(nats_avg == nats_swapped && nats_avg != nats_raw,
+          "eval: %.9g with the average, %.9g with it as weights, %.9g raw", nats_avg,
+          nats_swapped, nats_raw);
+    float *la = malloc((size_t)m->V * 4), *lb = malloc((size_t)m->V * 4);
+    firth_charlm_reset(m);
+    CHECK(firth_charlm_feed(m, 1, la, &err) == FIRTH_OK, "%s", err.message);
+    m->avg = NULL, m->params = avg;
+    firth_charlm_reset(m);
+    CHECK(firth_charlm_feed(m, 1, lb, &err) == FIRTH_OK, "%s", err.message);
+    m->params = raw, m->avg = avg;
+    CHECK(memcmp(la, lb, (size_t)m->V * 4) == 0, "generation does not use the average");
+    free(la), free(lb);
+    firth_charlm_params q = m->p;
+    q.ema = 0;
+    CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_ERR_PARAM, "switching ema off accepted");
+    q = m->p, q.wdrop = 0.3;
+    CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_OK, "%s", err.message);
+    firth_charlm_train_opts o = {.steps = 14};
+    CHECK(firth_charlm_train(m, text, n, &o, NULL, NULL, &err) == FIRTH_OK && m->whd &&
+              m->step == 14,
+          "training on with weight drop switched on: %s", err.message);
+    free(want);
+    firth_charlm_free(m);
+    free(text);
 }
 
 static void test_charlm_diverged(void) {
@@ -757,6 +865,8 @@ const test_case tests_charlm[] = {
     {"charlm_lr_decay_schedule", test_charlm_lr_decay_schedule},
     {"charlm_lr_decay_trains", test_charlm_lr_decay_trains},
     {"charlm_version1_checkpoint", test_charlm_version1_checkpoint},
+    {"charlm_version2_checkpoint", test_charlm_version2_checkpoint},
+    {"charlm_ema", test_charlm_ema},
     {"charlm_adam", test_charlm_adam},
     {"charlm_clip", test_charlm_clip},
     {"charlm_uniform_known_answer", test_charlm_uniform_known_answer},

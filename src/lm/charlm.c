@@ -24,7 +24,7 @@ firth_charlm_params firth_charlm_default_params(void) {
     firth_charlm_params p = {.layers = 2, .hidden = 256, .embed = 0, .seq = 100, .batch = 32,
                              .lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
                              .dropout = 0.0, .clip = 5.0, .val_frac = 0.05, .lr_decay = 1.0,
-                             .lr_decay_after = 10, .seed = 1};
+                             .lr_decay_after = 10, .wdrop = 0.0, .ema = 0.0, .seed = 1};
     return p;
 }
 
@@ -59,6 +59,11 @@ firth_status firth_charlm_check_params(const firth_charlm_params *p, firth_error
     if (!(p->lr_decay > 0 && p->lr_decay <= 1))
         return firth_fail(err, FIRTH_ERR_PARAM, "lr-decay must be in (0, 1], not %g",
                           p->lr_decay);
+    if (!(p->wdrop >= 0 && p->wdrop < 1))
+        return firth_fail(err, FIRTH_ERR_PARAM, "wdrop must be in [0, 1), not %g", p->wdrop);
+    if (!(p->ema >= 0 && p->ema < 1))
+        return firth_fail(err, FIRTH_ERR_PARAM, "ema must be in [0, 1) (0 = off), not %g",
+                          p->ema);
     if (p->lr_decay_after < 0 || p->lr_decay_after > 1000000000)
         return firth_fail(err, FIRTH_ERR_PARAM, "lr-decay-after must be in 0..1e9, not %d",
                           p->lr_decay_after);
@@ -109,7 +114,8 @@ static void free_work(firth_charlm *m) {
     firth_free_aligned(m->logits);
     free(m->ids), free(m->tgt);
     firth_free_aligned(m->eval_state);
-    m->eval_state = NULL;
+    firth_free_aligned(m->wmask), firth_free_aligned(m->whd), firth_free_aligned(m->gwhd);
+    m->eval_state = m->wmask = m->whd = m->gwhd = NULL;
     m->acts = NULL, m->xemb = m->dxemb = m->xin = m->mask = NULL;
     m->dbuf[0] = m->dbuf[1] = m->logits = NULL;
     m->ids = m->tgt = NULL;
@@ -124,6 +130,7 @@ void firth_charlm_free(firth_charlm *m) {
     firth_free_aligned(m->grads);
     firth_free_aligned(m->m);
     firth_free_aligned(m->v);
+    firth_free_aligned(m->avg);
     firth_free_aligned(m->state);
     firth_free_aligned(m->gen_state);
     free(m);
@@ -139,10 +146,11 @@ static float *zalloc(size_t floats, int *fail) {
     return p;
 }
 
-/* Bytes of the weights, gradients, two moments and the training and generation states. */
+/* Bytes of the weights, gradients, two moments, the average and the training and generation
+ * states. */
 static double model_bytes(const firth_charlm *m) {
     double BH = (double)m->p.batch * m->p.hidden, L = m->p.layers;
-    return 4.0 * (4.0 * (double)m->off.n + L * 2.0 * (BH + m->p.hidden));
+    return 4.0 * ((m->p.ema > 0 ? 5.0 : 4.0) * (double)m->off.n + L * 2.0 * (BH + m->p.hidden));
 }
 
 /* Bytes of the scratch for T steps x B streams (the evaluation state of B streams included). */
@@ -150,7 +158,7 @@ static double work_bytes(const firth_charlm *m, int T, int B) {
     double TB = (double)T * B, H = m->p.hidden, G = 4.0 * H, E = m->p.embed, L = m->p.layers;
     return 4.0 * (L * (TB * (2.0 * G + H) + ((double)T + 1) * B * 2.0 * H + 4.0 * B * H) +
                   TB * (2.0 * E + 2.0 * H + (double)m->V + 2.0 * L * H) +
-                  2.0 * TB);
+                  2.0 * TB + (m->p.wdrop > 0 ? 3.0 * L * H * G : 0.0));
 }
 
 static firth_status too_big(double need, firth_error *err) {
@@ -163,7 +171,7 @@ static firth_status too_big(double need, firth_error *err) {
 }
 
 firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err) {
-    if (T <= m->work_T && B <= m->work_B) return FIRTH_OK;
+    if (T <= m->work_T && B <= m->work_B && (m->p.wdrop <= 0 || m->whd)) return FIRTH_OK;
     if (T < m->work_T) T = m->work_T; /* grow, never shrink */
     if (B < m->work_B) B = m->work_B;
     firth_status st = too_big(model_bytes(m) + work_bytes(m, T, B), err);
@@ -188,6 +196,9 @@ firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err) 
     m->ids = calloc(TB, sizeof *m->ids), m->tgt = calloc(TB, sizeof *m->tgt);
     fail |= !m->ids || !m->tgt;
     m->eval_state = zalloc(L * 2 * Bz * H, &fail);
+    if (m->p.wdrop > 0)
+        m->wmask = zalloc(L * H * G, &fail), m->whd = zalloc(L * H * G, &fail),
+        m->gwhd = zalloc(L * H * G, &fail);
     if (fail) {
         free_work(m);
         return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory for the model's activations "
@@ -216,6 +227,7 @@ static firth_charlm *alloc_model(const firth_charlm_params *p, int V, firth_erro
     fail |= !m->vocab;
     m->params = zalloc(m->off.n, &fail), m->grads = zalloc(m->off.n, &fail);
     m->m = zalloc(m->off.n, &fail), m->v = zalloc(m->off.n, &fail);
+    if (p->ema > 0) m->avg = zalloc(m->off.n, &fail);
     m->state = zalloc(state_floats(m, p->batch), &fail);
     m->gen_state = zalloc(state_floats(m, 1), &fail);
     if (fail) {
@@ -351,6 +363,7 @@ firth_charlm *firth_charlm_new(const char *text, size_t len, const firth_charlm_
     }
     fill_uniform(&m->rng, m->params + o->wy, H * V, k);
     fill_uniform(&m->rng, m->params + o->by, V, k);
+    if (m->avg) memcpy(m->avg, m->params, o->n * sizeof(float));
     return m;
 }
 
@@ -369,9 +382,9 @@ firth_status firth_charlm_set_optim(firth_charlm *m, const firth_charlm_params *
     if (p->layers != o->layers || p->hidden != o->hidden || p->embed != o->embed ||
         p->seq != o->seq || p->batch != o->batch || p->beta1 != o->beta1 ||
         p->beta2 != o->beta2 || p->eps != o->eps || p->val_frac != o->val_frac ||
-        p->seed != o->seed)
-        return firth_fail(err, FIRTH_ERR_PARAM, "only lr, lr-decay, lr-decay-after, dropout and "
-                          "clip can change on a trained model");
+        p->ema != o->ema || p->seed != o->seed)
+        return firth_fail(err, FIRTH_ERR_PARAM, "only lr, lr-decay, lr-decay-after, dropout, "
+                          "wdrop and clip can change on a trained model");
     if (firth_charlm_check_params(p, err) != FIRTH_OK) return err ? err->status : FIRTH_ERR_PARAM;
     m->p = *p;
     return FIRTH_OK;
@@ -387,10 +400,33 @@ double firth_charlm_lr_at(const firth_charlm_params *p, uint64_t epoch) {
 
 /* ---- forward / backward ---------------------------------------------------------------------- */
 
-static firth_lstm_weights layer_weights(const firth_charlm *m, int l) {
-    firth_lstm_weights w = {m->params + m->off.wx[l], m->params + m->off.wh[l],
-                            m->params + m->off.b[l]};
+/* Layer l's weights within the block P (the weights or their average); with weight drop on
+ * (wd) the recurrent ones are this step's dropped copy. */
+static firth_lstm_weights layer_weights(const firth_charlm *m, const float *P, int l, int wd) {
+    const size_t HG = (size_t)m->p.hidden * 4 * (size_t)m->p.hidden;
+    firth_lstm_weights w = {P + m->off.wx[l], wd ? m->whd + (size_t)l * HG : P + m->off.wh[l],
+                            P + m->off.b[l]};
     return w;
+}
+
+/* Weight drop: draws this step's mask over every layer's Wh and writes the dropped copy. A
+ * weight is dropped when a 16-bit uniform u (four from each 64-bit draw: the mask costs a quarter
+ * of the draws) is below wdrop x 2^16, rounded: the rate is wdrop to within 2^-17. */
+static void weight_drop(firth_charlm *m) {
+    const size_t HG = (size_t)m->p.hidden * 4 * (size_t)m->p.hidden;
+    const float keep_scale = (float)(1.0 / (1.0 - m->p.wdrop));
+    const uint32_t cut = (uint32_t)lround(m->p.wdrop * 65536.0);
+    for (int l = 0; l < m->p.layers; l++) {
+        const float *wh = m->params + m->off.wh[l];
+        float *mask = m->wmask + (size_t)l * HG, *whd = m->whd + (size_t)l * HG;
+        for (size_t k = 0; k < HG; k += 4) {
+            uint64_t r = firth_rng_next(&m->rng);
+            for (size_t j = k; j < k + 4 && j < HG; j++, r >>= 16) {
+                mask[j] = (uint32_t)(r & 0xFFFF) < cut ? 0.0f : keep_scale;
+                whd[j] = wh[j] * mask[j];
+            }
+        }
+    }
 }
 
 /* Dropout on n activations h, with mask slot `slot` (slot l > 0: the input of layer l; slot 0:
@@ -415,13 +451,16 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
                                      const int32_t *targets, float *state, int train) {
     const int L = m->p.layers, H = m->p.hidden, E = m->p.embed, V = m->V;
     const size_t TB = (size_t)T * B, BH = (size_t)B * H;
-    const int drop = train && m->p.dropout > 0;
+    const int drop = train && m->p.dropout > 0, wd = train && m->p.wdrop > 0;
     const float keep_scale = drop ? (float)(1.0 / (1.0 - m->p.dropout)) : 1.0f;
     const charlm_offsets *o = &m->off;
+    /* training reads the weights; evaluation and generation their average when kept */
+    const float *P = !train && m->avg ? m->avg : m->params;
 
+    if (wd) weight_drop(m);
     if (E)
         for (size_t r = 0; r < TB; r++)
-            memcpy(m->xemb + r * E, m->params + o->emb + (size_t)ids[r] * E, E * sizeof(float));
+            memcpy(m->xemb + r * E, P + o->emb + (size_t)ids[r] * E, E * sizeof(float));
     /* x_l: the input of layer l (NULL with ids for one-hot) */
     const float *xs[FIRTH_CHARLM_MAX_LAYERS];
     for (int l = 0; l < L; l++) {
@@ -437,7 +476,7 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
             x = m->acts[l - 1].h + BH;
         }
         xs[l] = x;
-        firth_lstm_weights w = layer_weights(m, l);
+        firth_lstm_weights w = layer_weights(m, P, l, wd);
         firth_lstm_forward(T, B, layer_in(m, l), H, x, x ? NULL : ids, &w, a);
         memcpy(state + (size_t)(2 * l) * BH, a->h + (size_t)T * BH, BH * sizeof(float));
         memcpy(state + (size_t)(2 * l + 1) * BH, a->c + (size_t)T * BH, BH * sizeof(float));
@@ -446,9 +485,9 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
     const float *top = m->acts[L - 1].h + BH; /* (T B, H) */
     if (drop) top = dropout_fwd(m, 0, top, TB * (size_t)H, keep_scale);
     for (size_t r = 0; r < TB; r++)
-        memcpy(m->logits + r * V, m->params + o->by, (size_t)V * sizeof(float));
+        memcpy(m->logits + r * V, P + o->by, (size_t)V * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, V, H, 1.0f, top, H,
-                m->params + o->wy, V, 1.0f, m->logits, V);
+                P + o->wy, V, 1.0f, m->logits, V);
     if (!targets) return 0.0;
 
     /* softmax cross-entropy; with train the rows become d loss / d logits of the mean loss */
@@ -478,12 +517,20 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, H, V, 1.0f, m->logits, V,
                 m->params + o->wy, V, 0.0f, dh, H);
     if (drop) dropout_bwd(m, 0, dh, TB * (size_t)H);
+    const size_t HG = (size_t)H * 4 * (size_t)H;
     for (int l = L - 1; l >= 0; l--) {
-        firth_lstm_weights w = layer_weights(m, l);
-        firth_lstm_grads lg = {g + o->wx[l], g + o->wh[l], g + o->b[l]};
+        firth_lstm_weights w = layer_weights(m, P, l, wd);
+        float *gwh = wd ? m->gwhd + (size_t)l * HG : g + o->wh[l];
+        if (wd) memset(gwh, 0, HG * sizeof(float));
+        firth_lstm_grads lg = {g + o->wx[l], gwh, g + o->b[l]};
         float *dx = l > 0 ? dbelow : (E ? m->dxemb : NULL);
         firth_lstm_backward(T, B, layer_in(m, l), H, xs[l], xs[l] ? NULL : ids, &w, &m->acts[l],
                             dh, &lg, dx, NULL, NULL);
+        if (wd) { /* d loss / d Wh = d loss / d (Wh x mask) x mask */
+            const float *mask = m->wmask + (size_t)l * HG;
+            float *dst = g + o->wh[l];
+            for (size_t k = 0; k < HG; k++) dst[k] += gwh[k] * mask[k];
+        }
         if (l > 0) {
             if (drop) dropout_bwd(m, l, dbelow, TB * (size_t)H);
             float *t = dh;
@@ -525,6 +572,14 @@ void firth_charlm_adam(float *restrict params, const float *restrict grads, floa
         m[i] = mi, v[i] = vi;
         params[i] -= step * mi / (sqrtf(vi) * isb2 + fe);
     }
+}
+
+void firth_charlm_ema_update(float *restrict avg, const float *restrict params, size_t n,
+                             double ema, uint64_t t) {
+    double d = (1.0 + (double)t) / (10.0 + (double)t);
+    const float df = (float)(d < ema ? d : ema), cf = 1.0f - df;
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) avg[i] = df * avg[i] + cf * params[i];
 }
 
 /* ---- evaluation -------------------------------------------------------------------------------- */
@@ -624,7 +679,8 @@ firth_status firth_charlm_feed_text(firth_charlm *m, const char *text, size_t le
 /* Weights and both moments finite, second moments >= 0: what firth_charlm_load accepts. */
 static int all_finite_adam(const firth_charlm *m) {
     for (size_t i = 0; i < m->off.n; i++)
-        if (!isfinite(m->params[i]) || !isfinite(m->m[i]) || !isfinite(m->v[i]) || m->v[i] < 0)
+        if (!isfinite(m->params[i]) || !isfinite(m->m[i]) || !isfinite(m->v[i]) || m->v[i] < 0 ||
+            (m->avg && !isfinite(m->avg[i])))
             return 0;
     return 1;
 }
@@ -713,6 +769,7 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
         const double lr = firth_charlm_lr_at(&m->p, m->epoch);
         firth_charlm_adam(m->params, m->grads, m->m, m->v, m->off.n, lr, m->p.beta1, m->p.beta2,
                           m->p.eps, m->step);
+        if (m->avg) firth_charlm_ema_update(m->avg, m->params, m->off.n, m->p.ema, m->step);
         double el = now_s() - t0, tr = el - t_eval;
         pr.step = m->step, pr.epoch = m->epoch, pr.loss = loss, pr.lr = lr, pr.elapsed_s = el;
         pr.chars_per_s = tr > 0 ? (double)(m->step - start_step) * (double)TB / tr : 0;
@@ -769,20 +826,22 @@ out:
  * lets a loader on another byte order refuse the file; docs/formats.md):
  *   char[8] "FIRTHCLM"; u32 version; u32 endian mark 0x01020304
  *   u32 V, layers, hidden, embed, seq, batch
- *   f64 lr, beta1, beta2, eps, dropout, clip, val_frac, lr_decay, lr_decay_after  (version 1:
- *                                   no lr_decay, lr_decay_after: read as 1 and 10)
+ *   f64 lr, beta1, beta2, eps, dropout, clip, val_frac, lr_decay, lr_decay_after, wdrop, ema
+ *                                   (version 2: no wdrop, ema: read as 0; version 1 also no
+ *                                   lr_decay, lr_decay_after: read as 1 and 10)
  *   u64 seed, step, epoch, chunk, rng state, text bytes, text hash, n_params
  *   u32 vocab[V]                      code points, ascending
  *   f32 params[n], adam_m[n], adam_v[n]
+ *   f32 avg[n]                        only when ema > 0: the moving average of params
  *   f32 state[L][2][batch][hidden]    the carried training state (h, c of each layer)
  *   u64 checksum of every byte before it
  */
 #define CKPT_MAGIC "FIRTHCLM"
-#define CKPT_VERSION 2u
+#define CKPT_VERSION 3u
 #define CKPT_ENDIAN 0x01020304u
-#define CKPT_F64 9 /* version 1: 7 */
+#define CKPT_F64 11 /* version 2: 9, version 1: 7 */
 #define CKPT_HEADER (8 + 4 * 2 + 4 * 6 + 8 * CKPT_F64 + 8 * 8)
-#define CKPT_HEADER_V1 (CKPT_HEADER - 8 * 2)
+#define CKPT_HEADER_V1 (CKPT_HEADER - 8 * 4)
 
 typedef struct sum_writer {
     FILE *f;
@@ -818,9 +877,10 @@ static void put_header(unsigned char *hd, const firth_charlm *m) {
                        (uint32_t)m->p.hidden, (uint32_t)m->p.embed, (uint32_t)m->p.seq,
                        (uint32_t)m->p.batch};
     for (int i = 0; i < 8; i++) PUT(u32[i]);
-    double f64[CKPT_F64] = {m->p.lr,      m->p.beta1, m->p.beta2,
-                            m->p.eps,     m->p.dropout, m->p.clip,
-                            m->p.val_frac, m->p.lr_decay, (double)m->p.lr_decay_after};
+    double f64[CKPT_F64] = {m->p.lr,       m->p.beta1,    m->p.beta2,
+                            m->p.eps,      m->p.dropout,  m->p.clip,
+                            m->p.val_frac, m->p.lr_decay, (double)m->p.lr_decay_after,
+                            m->p.wdrop,    m->p.ema};
     for (int i = 0; i < CKPT_F64; i++) PUT(f64[i]);
     uint64_t u64[8] = {m->p.seed,    m->step,       m->epoch,     m->chunk,
                        m->rng.state, m->text_bytes, m->text_hash, (uint64_t)m->off.n};
@@ -839,6 +899,7 @@ firth_status firth_charlm_save(const firth_charlm *m, const char *path, firth_er
     put(&w, m->params, m->off.n * sizeof(float));
     put(&w, m->m, m->off.n * sizeof(float));
     put(&w, m->v, m->off.n * sizeof(float));
+    if (m->avg) put(&w, m->avg, m->off.n * sizeof(float));
     put(&w, m->state, state_floats(m, m->p.batch) * sizeof(float));
     uint64_t sum = w.h;
     if (!w.bad && fwrite(&sum, sizeof sum, 1, w.f) != 1) w.bad = 1;
@@ -891,13 +952,13 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
                    path);
         goto fail;
     }
-    if (ver != 1 && ver != CKPT_VERSION) {
+    if (ver < 1 || ver > CKPT_VERSION) {
         firth_fail(err, FIRTH_ERR_INPUT, "'%s' is a version %u checkpoint; this firth reads "
-                   "versions 1 and %u", path, ver, CKPT_VERSION);
+                   "versions 1 to %u", path, ver, CKPT_VERSION);
         goto fail;
     }
-    const int nf = ver == 1 ? 7 : CKPT_F64;
-    const size_t hsize = ver == 1 ? CKPT_HEADER_V1 : CKPT_HEADER;
+    const int nf = ver == 1 ? 7 : ver == 2 ? 9 : CKPT_F64;
+    const size_t hsize = CKPT_HEADER - 8 * (size_t)(CKPT_F64 - nf);
     if ((uint64_t)sb.st_size < hsize || fread(hd + 16, 1, hsize - 16, f) != hsize - 16) {
         firth_fail(err, FIRTH_ERR_INPUT, "'%s' is truncated: %lld bytes, shorter than the "
                    "%zu-byte header", path, (long long)sb.st_size, hsize);
@@ -912,11 +973,13 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
     memcpy(f64, p, (size_t)nf * 8), p += (size_t)nf * 8;
     memcpy(u64, p, sizeof u64);
     if (ver == 1) f64[7] = 1.0, f64[8] = 10.0; /* no decay in version 1 */
+    /* f64[9], f64[10] (wdrop, ema) stay 0 before version 3 */
     firth_charlm_params prm = {.layers = (int)u32[3], .hidden = (int)u32[4],
                                .embed = (int)u32[5], .seq = (int)u32[6], .batch = (int)u32[7],
                                .lr = f64[0], .beta1 = f64[1], .beta2 = f64[2], .eps = f64[3],
                                .dropout = f64[4], .clip = f64[5], .val_frac = f64[6],
-                               .lr_decay = f64[7], .seed = u64[0]};
+                               .lr_decay = f64[7], .wdrop = f64[9], .ema = f64[10],
+                               .seed = u64[0]};
     uint32_t V = u32[2];
     firth_error perr;
     int after_ok = f64[8] >= 0 && f64[8] <= 1e9 && f64[8] == floor(f64[8]);
@@ -931,7 +994,7 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
     charlm_offsets o;
     layout(&o, &prm, (int)V);
     uint64_t state_n = (uint64_t)prm.layers * 2 * (uint64_t)prm.batch * (uint64_t)prm.hidden;
-    uint64_t expect = hsize + 4ull * V + 12ull * o.n + 4ull * state_n + 8;
+    uint64_t expect = hsize + 4ull * V + (prm.ema > 0 ? 16ull : 12ull) * o.n + 4ull * state_n + 8;
     if (u64[7] != o.n || expect != (uint64_t)sb.st_size) {
         firth_fail(err, FIRTH_ERR_INPUT, "'%s' is truncated or corrupt: its header implies "
                    "%llu bytes, the file has %lld", path, (unsigned long long)expect,
@@ -945,7 +1008,7 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
     uint64_t sum = 0;
     if (!get(&r, m->vocab, 4ull * V) || !get(&r, m->params, 4 * o.n) ||
         !get(&r, m->m, 4 * o.n) || !get(&r, m->v, 4 * o.n) ||
-        !get(&r, m->state, 4 * state_n) || fread(&sum, 8, 1, f) != 1) {
+        (m->avg && !get(&r, m->avg, 4 * o.n)) || !get(&r, m->state, 4 * state_n) || fread(&sum, 8, 1, f) != 1) {
         firth_fail(err, FIRTH_ERR_INPUT, "cannot read '%s' (truncated while reading?)", path);
         goto fail;
     }

@@ -32,6 +32,7 @@ struct firth_charlm {
     uint32_t *vocab;     /* (V) code points, ascending */
     charlm_offsets off;
     float *params, *grads, *m, *v; /* (n) each */
+    float *avg;          /* (n) moving average of params when p.ema > 0, else NULL */
     /* training position (saved in checkpoints) */
     uint64_t step, epoch, chunk;
     firth_rng rng;
@@ -45,6 +46,9 @@ struct firth_charlm {
     float *xemb, *dxemb; /* (T B, E) embedded input and its gradient, when E > 0 */
     float *xin;          /* (L, T B, H) dropped-out input of layer l >= 1 (when dropout > 0) */
     float *mask;         /* (L, T B, H) dropout multipliers, 0 or 1 / (1 - p) */
+    /* weight drop (p.wdrop > 0), each (L, H, 4H): this step's multipliers (0 or 1 / (1 - wdrop)),
+     * the dropped recurrent weights Wh x mask, and their gradient before the mask */
+    float *wmask, *whd, *gwhd;
     float *dbuf[2];      /* (T B, max(H, E)) gradients flowing down */
     float *logits;       /* (T B, V) scores, then probabilities / their gradient */
     int32_t *ids, *tgt;  /* (T B) */
@@ -63,6 +67,9 @@ firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err);
  * only m->logits is filled). */
 double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_t *ids,
                                      const int32_t *targets, float *state, int train);
+
+/* After a step t (1-based): avg <- d avg + (1 - d) params, d = min(ema, (1 + t) / (10 + t)). */
+void firth_charlm_ema_update(float *avg, const float *params, size_t n, double ema, uint64_t t);
 
 /* Global norm clipping (returns the norm before clipping) and one Adam step at step number t
  * (1-based), both over the flat blocks. */

@@ -22,7 +22,8 @@
 #include "lm/charlm.h"
 
 /* Offsets in a version 1 header; version 2 adds two f64 (lr_decay, lr_decay_after) at 96, so
- * from the seed on its offsets are 16 more. */
+ * from the seed on its offsets are 16 more; version 3 two more (wdrop, ema at OFF_EMA_V3): 32
+ * more, and when ema > 0 a fourth parameter block (the average) follows the moments. */
 #define HEADER_V1 160
 #define OFF_VERSION 8
 #define OFF_V 16
@@ -32,6 +33,7 @@
 #define OFF_SEED 96
 #define OFF_TEXT 136 /* text bytes, text hash */
 #define OFF_NPARAMS 152
+#define OFF_EMA_V3 120
 #define MAX_TEXT 8192 /* bytes of the training text, at most */
 
 static struct {
@@ -89,12 +91,16 @@ static uint64_t fnv1a(const char *s, size_t n) {
 /* The fix-ups described at the top. */
 static void fix_up(uint8_t *f, size_t size) {
     if (size < HEADER_V1 + 8) return;
-    const size_t x = get32(f + OFF_VERSION) == 1 ? 0 : 16, hdr = HEADER_V1 + x;
+    const uint32_t ver = get32(f + OFF_VERSION);
+    const size_t x = ver == 1 ? 0 : ver == 2 ? 16 : 32, hdr = HEADER_V1 + x;
     if (size < hdr + 8) return;
     uint32_t V = get32(f + OFF_V);
     uint64_t n = fz_get64(f + OFF_NPARAMS + x);
     if (V < 1 || V > size || n > size) return;
-    uint64_t fixed = hdr + 4ull * V + 12 * n + 8; /* all but the carried state */
+    double ema = 0;
+    if (ver >= 3) memcpy(&ema, f + OFF_EMA_V3, 8);
+    const int blocks_n = ema > 0 ? 4 : 3; /* weights, two moments, [average] */
+    uint64_t fixed = hdr + 4ull * V + 4ull * blocks_n * n + 8; /* all but the carried state */
     if (fixed > size || (size - fixed) % 4) return;
     double val_frac;
     memcpy(&val_frac, f + OFF_VAL_FRAC, 8);
@@ -111,12 +117,13 @@ static void fix_up(uint8_t *f, size_t size) {
         memcpy(f + OFF_TEXT + x, t, 16);
     }
     if (!(fz_get64(f + OFF_SEED + x) & 1)) return;
-    /* charlm.c sums the header, the vocabulary, the three parameter blocks and the state, each
-     * block 8 bytes at a time from its own start */
-    uint64_t blocks[6] = {hdr, 4ull * V, 4 * n, 4 * n, 4 * n, size - fixed};
+    /* charlm.c sums the header, the vocabulary, the three or four parameter blocks and the
+     * state, each block 8 bytes at a time from its own start */
+    uint64_t blocks[7] = {hdr, 4ull * V, 4 * n, 4 * n, 4 * n, 4 * n, size - fixed};
+    if (blocks_n == 3) blocks[5] = size - fixed;
     uint64_t h = 0xCBF29CE484222325ull;
     const uint8_t *p = f;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 3 + blocks_n; i++) {
         h = fz_sum_block(h, p, blocks[i]);
         p += blocks[i];
     }
