@@ -260,7 +260,7 @@ static void test_charlm_dropout_gradients(void) {
         q.dropout = cases[ci].dropout, q.wdrop = cases[ci].wdrop;
         firth_error err = {0};
         CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_OK &&
-                  firth_charlm_work(m, T, B, &err) == FIRTH_OK,
+                  firth_charlm_work_train(m, &err) == FIRTH_OK,
               "%s", err.message);
         const firth_rng r0 = m->rng;
         memset(s, 0, sn * 4);
@@ -542,6 +542,11 @@ static void test_charlm_checkpoint_round_trip(void) {
         CHECK(a->off.n == b->off.n && memcmp(a->params, b->params, a->off.n * 4) == 0 &&
                   memcmp(a->m, b->m, a->off.n * 4) == 0 && memcmp(a->v, b->v, a->off.n * 4) == 0,
               "weights or moments differ");
+        double nats = 0;
+        CHECK(firth_charlm_eval(b, text, strlen(text), &nats, NULL, &err) == FIRTH_OK &&
+                  b->whd == NULL,
+              "evaluating a model with weight drop must not allocate its buffers: %s",
+              err.message);
         CHECK(a->avg && b->avg && memcmp(a->avg, b->avg, a->off.n * 4) == 0 &&
                   memcmp(a->avg, a->params, a->off.n * 4) != 0,
               "the weight average differs (or equals the weights)");

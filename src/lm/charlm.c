@@ -114,8 +114,7 @@ static void free_work(firth_charlm *m) {
     firth_free_aligned(m->logits);
     free(m->ids), free(m->tgt);
     firth_free_aligned(m->eval_state);
-    firth_free_aligned(m->wmask), firth_free_aligned(m->whd), firth_free_aligned(m->gwhd);
-    m->eval_state = m->wmask = m->whd = m->gwhd = NULL;
+    m->eval_state = NULL;
     m->acts = NULL, m->xemb = m->dxemb = m->xin = m->mask = NULL;
     m->dbuf[0] = m->dbuf[1] = m->logits = NULL;
     m->ids = m->tgt = NULL;
@@ -131,6 +130,7 @@ void firth_charlm_free(firth_charlm *m) {
     firth_free_aligned(m->m);
     firth_free_aligned(m->v);
     firth_free_aligned(m->avg);
+    firth_free_aligned(m->wmask), firth_free_aligned(m->whd), firth_free_aligned(m->gwhd);
     firth_free_aligned(m->state);
     firth_free_aligned(m->gen_state);
     free(m);
@@ -158,7 +158,7 @@ static double work_bytes(const firth_charlm *m, int T, int B) {
     double TB = (double)T * B, H = m->p.hidden, G = 4.0 * H, E = m->p.embed, L = m->p.layers;
     return 4.0 * (L * (TB * (2.0 * G + H) + ((double)T + 1) * B * 2.0 * H + 4.0 * B * H) +
                   TB * (2.0 * E + 2.0 * H + (double)m->V + 2.0 * L * H) +
-                  2.0 * TB + (m->p.wdrop > 0 ? 3.0 * L * H * G : 0.0));
+                  2.0 * TB);
 }
 
 static firth_status too_big(double need, firth_error *err) {
@@ -171,7 +171,7 @@ static firth_status too_big(double need, firth_error *err) {
 }
 
 firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err) {
-    if (T <= m->work_T && B <= m->work_B && (m->p.wdrop <= 0 || m->whd)) return FIRTH_OK;
+    if (T <= m->work_T && B <= m->work_B) return FIRTH_OK;
     if (T < m->work_T) T = m->work_T; /* grow, never shrink */
     if (B < m->work_B) B = m->work_B;
     firth_status st = too_big(model_bytes(m) + work_bytes(m, T, B), err);
@@ -196,9 +196,6 @@ firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err) 
     m->ids = calloc(TB, sizeof *m->ids), m->tgt = calloc(TB, sizeof *m->tgt);
     fail |= !m->ids || !m->tgt;
     m->eval_state = zalloc(L * 2 * Bz * H, &fail);
-    if (m->p.wdrop > 0)
-        m->wmask = zalloc(L * H * G, &fail), m->whd = zalloc(L * H * G, &fail),
-        m->gwhd = zalloc(L * H * G, &fail);
     if (fail) {
         free_work(m);
         return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory for the model's activations "
@@ -206,6 +203,24 @@ firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err) 
                           work_bytes(m, T, B) / 1048576.0, T, B);
     }
     m->work_T = T, m->work_B = B;
+    return FIRTH_OK;
+}
+
+firth_status firth_charlm_work_train(firth_charlm *m, firth_error *err) {
+    firth_status st = firth_charlm_work(m, m->p.seq, m->p.batch, err);
+    if (st != FIRTH_OK || m->p.wdrop <= 0 || m->whd) return st;
+    const size_t HG = (size_t)m->p.hidden * 4 * (size_t)m->p.hidden, n = m->p.layers * HG;
+    if ((st = too_big(model_bytes(m) + work_bytes(m, m->work_T, m->work_B) + 12.0 * (double)n,
+                      err)) != FIRTH_OK)
+        return st;
+    int fail = 0;
+    m->wmask = zalloc(n, &fail), m->whd = zalloc(n, &fail), m->gwhd = zalloc(n, &fail);
+    if (fail) {
+        firth_free_aligned(m->wmask), firth_free_aligned(m->whd), firth_free_aligned(m->gwhd);
+        m->wmask = m->whd = m->gwhd = NULL;
+        return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory for weight drop (%.0f MiB)",
+                          12.0 * (double)n / 1048576.0);
+    }
     return FIRTH_OK;
 }
 
@@ -706,7 +721,7 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
     int32_t *ids = text_to_ids(m, text, len, &n, "training text", err);
     if (!ids) return err ? err->status : FIRTH_ERR_INPUT;
     const int T = m->p.seq, B = m->p.batch;
-    firth_status st = firth_charlm_work(m, T, B, err);
+    firth_status st = firth_charlm_work_train(m, err);
     if (st != FIRTH_OK) {
         free(ids);
         return st;

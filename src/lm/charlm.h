@@ -46,8 +46,9 @@ struct firth_charlm {
     float *xemb, *dxemb; /* (T B, E) embedded input and its gradient, when E > 0 */
     float *xin;          /* (L, T B, H) dropped-out input of layer l >= 1 (when dropout > 0) */
     float *mask;         /* (L, T B, H) dropout multipliers, 0 or 1 / (1 - p) */
-    /* weight drop (p.wdrop > 0), each (L, H, 4H): this step's multipliers (0 or 1 / (1 - wdrop)),
-     * the dropped recurrent weights Wh x mask, and their gradient before the mask */
+    /* weight drop (p.wdrop > 0; firth_charlm_work_train), each (L, H, 4H): this step's
+     * multipliers (0 or 1 / (1 - wdrop)), the dropped recurrent weights Wh x mask, and their
+     * gradient before the mask */
     float *wmask, *whd, *gwhd;
     float *dbuf[2];      /* (T B, max(H, E)) gradients flowing down */
     float *logits;       /* (T B, V) scores, then probabilities / their gradient */
@@ -60,6 +61,11 @@ struct firth_charlm {
  * fit in the machine's memory, FIRTH_ERR_NOMEM when allocating fails. A model from
  * firth_charlm_new has it for (seq, batch) already. */
 firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err);
+
+/* The scratch of a training step: firth_charlm_work for (seq, batch) and, when p.wdrop > 0, the
+ * weight-drop buffers (kept until the model is freed; evaluation and generation never need them).
+ * firth_charlm_train calls it; a training forward_backward with wdrop > 0 needs it first. */
+firth_status firth_charlm_work_train(firth_charlm *m, firth_error *err);
 
 /* Forward (and with train, backward into m->grads, which it does not zero) over T steps of B
  * streams, within the scratch's (work_T, work_B): ids and targets (T, B); state (L, 2, B, H) in
