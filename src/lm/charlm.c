@@ -434,9 +434,9 @@ static void weight_drop(firth_charlm *m) {
     for (int l = 0; l < m->p.layers; l++) {
         const float *wh = m->params + m->off.wh[l];
         float *mask = m->wmask + (size_t)l * HG, *whd = m->whd + (size_t)l * HG;
-        for (size_t k = 0; k < HG; k += 4) {
+        for (size_t k = 0; k < HG; k += 4) { /* HG = 4 H^2: whole groups of four */
             uint64_t r = firth_rng_next(&m->rng);
-            for (size_t j = k; j < k + 4 && j < HG; j++, r >>= 16) {
+            for (size_t j = k; j < k + 4; j++, r >>= 16) {
                 mask[j] = (uint32_t)(r & 0xFFFF) < cut ? 0.0f : keep_scale;
                 whd[j] = wh[j] * mask[j];
             }
@@ -589,8 +589,9 @@ void firth_charlm_adam(float *restrict params, const float *restrict grads, floa
     }
 }
 
-void firth_charlm_ema_update(float *restrict avg, const float *restrict params, size_t n,
-                             double ema, uint64_t t) {
+/* After step t (1-based): avg <- d avg + (1 - d) params, d = min(ema, (1 + t) / (10 + t)). */
+static void ema_update(float *restrict avg, const float *restrict params, size_t n, double ema,
+                       uint64_t t) {
     double d = (1.0 + (double)t) / (10.0 + (double)t);
     const float df = (float)(d < ema ? d : ema), cf = 1.0f - df;
 #pragma omp simd
@@ -784,7 +785,7 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
         const double lr = firth_charlm_lr_at(&m->p, m->epoch);
         firth_charlm_adam(m->params, m->grads, m->m, m->v, m->off.n, lr, m->p.beta1, m->p.beta2,
                           m->p.eps, m->step);
-        if (m->avg) firth_charlm_ema_update(m->avg, m->params, m->off.n, m->p.ema, m->step);
+        if (m->avg) ema_update(m->avg, m->params, m->off.n, m->p.ema, m->step);
         double el = now_s() - t0, tr = el - t_eval;
         pr.step = m->step, pr.epoch = m->epoch, pr.loss = loss, pr.lr = lr, pr.elapsed_s = el;
         pr.chars_per_s = tr > 0 ? (double)(m->step - start_step) * (double)TB / tr : 0;
@@ -1023,7 +1024,8 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
     uint64_t sum = 0;
     if (!get(&r, m->vocab, 4ull * V) || !get(&r, m->params, 4 * o.n) ||
         !get(&r, m->m, 4 * o.n) || !get(&r, m->v, 4 * o.n) ||
-        (m->avg && !get(&r, m->avg, 4 * o.n)) || !get(&r, m->state, 4 * state_n) || fread(&sum, 8, 1, f) != 1) {
+        (m->avg && !get(&r, m->avg, 4 * o.n)) || !get(&r, m->state, 4 * state_n) ||
+        fread(&sum, 8, 1, f) != 1) {
         firth_fail(err, FIRTH_ERR_INPUT, "cannot read '%s' (truncated while reading?)", path);
         goto fail;
     }

@@ -74,9 +74,6 @@ firth_status firth_charlm_work_train(firth_charlm *m, firth_error *err);
 double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_t *ids,
                                      const int32_t *targets, float *state, int train);
 
-/* After a step t (1-based): avg <- d avg + (1 - d) params, d = min(ema, (1 + t) / (10 + t)). */
-void firth_charlm_ema_update(float *avg, const float *params, size_t n, double ema, uint64_t t);
-
 /* Global norm clipping (returns the norm before clipping) and one Adam step at step number t
  * (1-based), both over the flat blocks. */
 double firth_charlm_clip(float *grads, size_t n, double max_norm);
