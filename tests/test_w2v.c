@@ -626,6 +626,39 @@ static void test_resume_errors(void) {
         CHECK(!x && strstr(err.message, "checksum"), "a damaged state: '%s'", err.message);
         firth_w2v_free(x);
         firth_w2v_resume_free(s2);
+        bytes[150] ^= 0x40;
+    }
+    /* States that training could not finish from, with their checksum made right (FNV-1a over
+     * the state, docs/formats.md): a worker whose finished epochs are not the ones before its
+     * position, and epochs reported that a worker has not finished. */
+    for (int k = 0; k < 2 && bytes && n > 200; k++) {
+        unsigned char *b = malloc(n);
+        memcpy(b, bytes, n);
+        uint32_t threads, epochs, epoch, done;
+        memcpy(&threads, b + 16, 4);
+        memcpy(&epochs, b + 20, 4);
+        size_t w0 = 112 + 8 * (size_t)epochs, state = w0 + threads * (68 + 24 * (size_t)epochs) + 8;
+        memcpy(&epoch, b + w0 + 60, 4);
+        memcpy(&done, b + w0 + 64, 4);
+        CHECK(epoch == done && epoch < epochs, "worker 0: epoch %u, %u done", epoch, done);
+        if (k == 0) {
+            done = epochs; /* as if at the end, its epoch unfinished */
+            memcpy(b + w0 + 60, &done, 4);
+        } else {
+            uint32_t reported = done + 1;
+            memcpy(b + 24, &reported, 4);
+        }
+        uint64_t h = 0xCBF29CE484222325ull;
+        for (size_t i = 0; i + 8 < state; i++) h = (h ^ b[i]) * 0x100000001B3ull;
+        memcpy(b + state - 8, &h, 8);
+        tu_write(cut, b, n);
+        firth_w2v_resume *s2 = NULL;
+        firth_w2v *x = firth_w2v_load_checkpoint(cut, &s2, &err);
+        CHECK(!x && !s2 && strstr(err.message, "out of range"), "state %d: '%s'", k,
+              x ? "accepted" : err.message);
+        firth_w2v_free(x);
+        firth_w2v_resume_free(s2);
+        free(b);
     }
     firth_w2v_resume *s3 = NULL;
     firth_w2v *y = firth_w2v_load_checkpoint(model, &s3, &err);

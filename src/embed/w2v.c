@@ -1055,8 +1055,10 @@ setup_failed:
             if (progress(&pg, user)) cancel = 1;
         }
         /* A cancel can come from an epoch report after every worker has exited: the state is
-         * then complete (each worker at the end of its range), and is still saved. */
-        if (st == FIRTH_OK && ck_path &&
+         * then complete (each worker at the end of its range), and is still saved. Not after a
+         * worker failed (tr.stop): the others stopped inside their epochs, no point to resume
+         * from. */
+        if (st == FIRTH_OK && ck_path && !atomic_load(&tr.stop) &&
             (cancel || (ck->every_s > 0 && pg.elapsed_s - last_checkpoint >= ck->every_s))) {
             st = write_checkpoint(&tr, ws, started, reported, ck, fingerprint, err);
             last_checkpoint = seconds_since(&tr.t0);
@@ -1071,7 +1073,8 @@ setup_failed:
         sleep_ms(dr ? 1 : m->p.report_every_ms < 20 ? m->p.report_every_ms : 20);
     }
     for (int i = 0; i < started; i++) pthread_join(tids[i], NULL);
-    for (int i = 0; i < n && st == FIRTH_OK; i++)
+    /* a worker's failure comes before a cancel that met it (no checkpoint was written then) */
+    for (int i = 0; i < n && (st == FIRTH_OK || st == FIRTH_ERR_CANCELLED); i++)
         if (ws[i].status != FIRTH_OK) {
             st = ws[i].status;
             if (err) *err = ws[i].err;

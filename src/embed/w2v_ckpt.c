@@ -278,11 +278,15 @@ firth_w2v *firth_w2v_load_checkpoint(const char *path, firth_w2v_resume **state,
         bad(err, path, "training state out of range");
         goto fail;
     }
+    /* A worker inside epoch e has finished e epochs (all of them when e == epochs), and the
+     * epochs reported are ones every worker has finished: a state without these would leave
+     * training short of its epochs (found by tests/fuzz/fuzz_w2v_ckpt.c). */
     for (uint32_t i = 0; i < threads; i++) {
         const w2v_worker_state *w = &s->w[i];
         if (w->begin > w->end || w->end > s->corpus_size || w->offset < w->begin ||
             w->offset > w->end || w->epoch < 0 || (uint32_t)w->epoch > epochs ||
-            w->epochs_done < 0 || w->epochs_done > w->epoch || !isfinite(w->alpha)) {
+            w->epochs_done != w->epoch || (uint32_t)w->epochs_done < reported ||
+            !isfinite(w->alpha)) {
             bad(err, path, "a worker's position is out of range");
             goto fail;
         }
