@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# charlm_30min.sh - issue 6's quality target: a 2 x 512 character LSTM trained on tinyshakespeare
+# for 30 minutes on this machine, then `charlm eval` on the validation split (the last 5 % of
+# the text) read as 32 streams and as one stream. The recipe is bench/RESULTS.md's best so far:
+# dropout between layers, weight drop on the recurrent matrices, Adam's rate held at LR for
+# HOLD steps and then brought down towards zero in --resume phases of PHASE steps (the rates in
+# RATES), all under one `timeout -s INT` (an interrupted phase still writes its checkpoint).
+#
+#   make all && bench/charlm_30min.sh                      # about 30 minutes, both cores
+#   SECONDS_LIMIT=60 HIDDEN=128 HOLD=40 PHASE=10 bench/charlm_30min.sh    # smoke test
+#
+# Environment: TEXT (tinyshakespeare), FIRTH (build/firth), OUT (bench/out), NAME (charlm_30min),
+# SECONDS_LIMIT (1800), LAYERS (2), HIDDEN (512), SEQ (50), BATCH (64), LR (2e-3), DROPOUT, WDROP,
+# HOLD, PHASE (400), RATES, THREADS (2), SEED (1). Unset OPENBLAS_CORETYPE to let OpenBLAS pick
+# this CPU's kernels (AVX-512 on the bench machine). Holds /tmp/firth-bench.lock, as the other
+# benchmarks do; nothing else should run beside it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TEXT=${TEXT:-../shared/data/char/tinyshakespeare/input.txt}
+FIRTH=${FIRTH:-build/firth}
+OUT=${OUT:-bench/out}
+NAME=${NAME:-charlm_30min}
+SECONDS_LIMIT=${SECONDS_LIMIT:-1800}
+LAYERS=${LAYERS:-2}
+HIDDEN=${HIDDEN:-512}
+SEQ=${SEQ:-50}
+BATCH=${BATCH:-64}
+LR=${LR:-2e-3}
+DROPOUT=${DROPOUT:-0.25}
+WDROP=${WDROP:-0.1}
+HOLD=${HOLD:-2600}
+PHASE=${PHASE:-400}
+RATES=${RATES:-"1.8e-3 1.47e-3 1.13e-3 8e-4 4.7e-4 1.5e-4 5e-5"}
+THREADS=${THREADS:-2}
+SEED=${SEED:-1}
+
+[ -f "$TEXT" ] || { echo "charlm_30min.sh: no text at $TEXT (set TEXT=...)" >&2; exit 1; }
+[ -x "$FIRTH" ] || { echo "charlm_30min.sh: no $FIRTH (run make all)" >&2; exit 1; }
+mkdir -p "$OUT"
+# no other benchmark beside this one (they all take this lock)
+exec 9> /tmp/firth-bench.lock
+flock 9
+ckpt=$OUT/$NAME.ckpt
+log=$OUT/$NAME.log
+val=$OUT/$NAME.val.txt
+rm -f "$ckpt"
+
+# The schedule, as one script under one timeout: the first phase creates the model, every later
+# one resumes it with the next rate. A phase cut by the timeout writes its checkpoint on SIGINT.
+schedule=$(mktemp)
+trap 'rm -f "$schedule"' EXIT
+{
+    echo 'set -e'
+    printf '%q charlm train --input %q --output %q --layers %s --hidden %s --seq %s --batch %s' \
+        "$FIRTH" "$TEXT" "$ckpt" "$LAYERS" "$HIDDEN" "$SEQ" "$BATCH"
+    printf ' --lr %s --dropout %s --wdrop %s --lr-decay 1 --steps %s --eval-every %s' \
+        "$LR" "$DROPOUT" "$WDROP" "$HOLD" "$PHASE"
+    printf ' --checkpoint-every %s --threads %s --seed %s\n' "$PHASE" "$THREADS" "$SEED"
+    s=$HOLD
+    for lr in $RATES; do
+        s=$((s + PHASE))
+        printf '%q charlm train --resume %q --input %q --output %q --lr %s --steps %s' \
+            "$FIRTH" "$ckpt" "$TEXT" "$ckpt" "$lr" "$s"
+        printf ' --eval-every %s --checkpoint-every %s --threads %s\n' "$PHASE" "$PHASE" "$THREADS"
+    done
+} > "$schedule"
+
+echo "charlm_30min: $LAYERS x $HIDDEN, seq $SEQ x batch $BATCH, dropout $DROPOUT, wdrop $WDROP," \
+    "lr $LR to step $HOLD then $RATES every $PHASE steps; limit ${SECONDS_LIMIT} s; log $log"
+start=$(date +%s)
+rc=0
+if command -v /usr/bin/time > /dev/null; then
+    /usr/bin/time -v timeout -s INT "$SECONDS_LIMIT" sh "$schedule" > "$log" 2>&1 || rc=$?
+else
+    timeout -s INT "$SECONDS_LIMIT" sh "$schedule" > "$log" 2>&1 || rc=$?
+fi
+wall=$(( $(date +%s) - start ))
+# 124: the limit stopped a phase (it wrote its checkpoint on SIGINT); anything else is a failure
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then
+    echo "charlm_30min: training failed (exit $rc); last lines of $log:" >&2
+    tail -n 5 "$log" >&2
+    exit 1
+fi
+[ -f "$ckpt" ] || { echo "charlm_30min: no checkpoint written" >&2; exit 1; }
+
+{ grep 'validation' "$log" || true; } | sed 's/^/  /'
+step=$(sed -n -e 's/.*step \([0-9]*\)\/[0-9]*  epoch.*/\1/p' -e 's/.*trained to step \([0-9]*\) .*/\1/p' \
+    -e 's/.*interrupted at step \([0-9]*\);.*/\1/p' "$log" | tail -n 1)
+echo "trained ${wall} s (limit ${SECONDS_LIMIT} s) to step ${step:-?}$([ "$rc" -eq 124 ] && echo ', stopped by the limit')"
+sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\)/peak RSS: \1 kB (largest phase)/p' "$log"
+
+# The validation split exactly as train holds it out: the last --val-frac (0.05) of the code
+# points. charlm eval reads it as 32 streams, then as one.
+python3 - "$TEXT" "$val" <<'PY'
+import sys
+text = open(sys.argv[1], encoding='utf-8', errors='replace').read()
+n = len(text)
+open(sys.argv[2], 'w', encoding='utf-8').write(text[n - int(n * 0.05):])
+PY
+"$FIRTH" charlm eval "$ckpt" --input "$val" | sed 's/^/32 streams: /'
+"$FIRTH" charlm eval "$ckpt" --input "$val" --streams 1 | sed 's/^/one stream: /'
