@@ -36,6 +36,7 @@ SEED=${SEED:-1}
 
 [ -f "$TEXT" ] || { echo "charlm_30min.sh: no text at $TEXT (set TEXT=...)" >&2; exit 1; }
 [ -x "$FIRTH" ] || { echo "charlm_30min.sh: no $FIRTH (run make all)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "charlm_30min.sh: no /usr/bin/time (scripts/deps.sh --bench)" >&2; exit 1; }
 mkdir -p "$OUT"
 # no other benchmark beside this one (they all take this lock)
 exec 9> /tmp/firth-bench.lock
@@ -67,14 +68,8 @@ trap 'rm -f "$schedule"' EXIT
 
 echo "charlm_30min: $LAYERS x $HIDDEN, seq $SEQ x batch $BATCH, dropout $DROPOUT, wdrop $WDROP," \
     "lr $LR to step $HOLD then $RATES every $PHASE steps; limit ${SECONDS_LIMIT} s; log $log"
-start=$(date +%s)
 rc=0
-if command -v /usr/bin/time > /dev/null; then
-    /usr/bin/time -v timeout -s INT "$SECONDS_LIMIT" sh "$schedule" > "$log" 2>&1 || rc=$?
-else
-    timeout -s INT "$SECONDS_LIMIT" sh "$schedule" > "$log" 2>&1 || rc=$?
-fi
-wall=$(( $(date +%s) - start ))
+/usr/bin/time -v timeout -s INT "$SECONDS_LIMIT" sh "$schedule" > "$log" 2>&1 || rc=$?
 # 124: the limit stopped a phase (it wrote its checkpoint on SIGINT); anything else is a failure
 if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then
     echo "charlm_30min: training failed (exit $rc); last lines of $log:" >&2
@@ -84,9 +79,10 @@ fi
 [ -f "$ckpt" ] || { echo "charlm_30min: no checkpoint written" >&2; exit 1; }
 
 { grep 'validation' "$log" || true; } | sed 's/^/  /'
-step=$(sed -n -e 's/.*step \([0-9]*\)\/[0-9]*  epoch.*/\1/p' -e 's/.*trained to step \([0-9]*\) .*/\1/p' \
-    -e 's/.*interrupted at step \([0-9]*\);.*/\1/p' "$log" | tail -n 1)
-echo "trained ${wall} s (limit ${SECONDS_LIMIT} s) to step ${step:-?}$([ "$rc" -eq 124 ] && echo ', stopped by the limit')"
+# every phase ends with "trained to step N" or, cut by the limit, "interrupted at step N"
+step=$(sed -n 's/.*\(trained to\|interrupted at\) step \([0-9]*\).*/\2/p' "$log" | tail -n 1)
+wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log")
+echo "trained $wall (limit ${SECONDS_LIMIT} s) to step ${step:-?}$([ "$rc" -eq 124 ] && echo ', stopped by the limit')"
 sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\)/peak RSS: \1 kB (largest phase)/p' "$log"
 
 # The validation split exactly as train holds it out: the last --val-frac (0.05) of the code
