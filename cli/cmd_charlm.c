@@ -110,7 +110,7 @@ static const char *const train_usage =
 typedef struct optim_given {
     double lr, lr_decay;
     int lr_decay_after;
-    double dropout, wdrop, clip;
+    double dropout, wdrop, weight_decay, clip;
 } optim_given;
 
 /* Sets the given ones in p (a new model's defaults, or a resumed model's settings). */
@@ -120,6 +120,7 @@ static void given_optim(firth_charlm_params *p, const optim_given *g) {
     if (g->lr_decay_after >= 0) p->lr_decay_after = g->lr_decay_after;
     if (!isnan(g->dropout)) p->dropout = g->dropout;
     if (!isnan(g->wdrop)) p->wdrop = g->wdrop;
+    if (!isnan(g->weight_decay)) p->weight_decay = g->weight_decay;
     if (!isnan(g->clip)) p->clip = g->clip;
 }
 
@@ -128,7 +129,7 @@ static int cmd_charlm_train(int argc, char **argv) {
     /* -1 / NaN: not given (a resumed run keeps the checkpoint's value) */
     int layers = -1, hidden = -1, embed = -1, seq = -1, batch = -1, threads = 1, quiet = 0;
     double val_frac = NAN, ema = NAN, epochs = 0;
-    optim_given o_given = {NAN, NAN, -1, NAN, NAN, NAN};
+    optim_given o_given = {NAN, NAN, -1, NAN, NAN, NAN, NAN};
     uint64_t steps = 0, eval_every = 1000, ckpt_every = 1000, seed = 1;
     const char *input = NULL, *output = NULL, *resume = NULL;
     const cli_opt opts[] = {
@@ -154,6 +155,9 @@ static int cmd_charlm_train(int argc, char **argv) {
         {"--wdrop", OPT_DOUBLE, &o_given.wdrop, 0, 0.99, NULL, "P",
          "weight drop: each step drops this share of every layer's recurrent weights "
          "(DropConnect, as AWD-LSTM; default 0)"},
+        {"--weight-decay", OPT_DOUBLE, &o_given.weight_decay, 0, 1e9, NULL, "W",
+         "decoupled weight decay of the weight matrices, as AdamW: each step multiplies them "
+         "by 1 - lr x W (default 0: off)"},
         {"--ema", OPT_DOUBLE, &ema, 0, 0.999999, NULL, "D",
          "keep a moving average of the weights with decay D (e.g. 0.999) for validation, eval "
          "and sampling (default 0: off)"},

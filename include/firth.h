@@ -743,6 +743,11 @@ typedef struct firth_charlm_params {
                       * average of its weights, a <- d a + (1 - d) w after every step with
                       * d = min(ema, (1 + t) / (10 + t)) at step t, a = w at creation; evaluation,
                       * validation and generation use the average, training the raw weights */
+    double weight_decay; /* >= 0, with lr x weight_decay < 1: decoupled weight decay (AdamW,
+                          * Loshchilov & Hutter 2019, as torch.optim.AdamW): before each Adam
+                          * step every weight of the matrices (embedding, Wx, Wh, output) is
+                          * multiplied by 1 - lr x weight_decay, lr the step's rate; biases are
+                          * not decayed. Default 0 (off: plain Adam) */
     uint64_t seed;   /* weights and dropout masks, default 1 */
 } firth_charlm_params;
 
@@ -767,8 +772,9 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err);
 const firth_charlm_params *firth_charlm_get_params(const firth_charlm *model);
 /* Training steps done so far (over all runs that led to this checkpoint). */
 uint64_t firth_charlm_steps_done(const firth_charlm *model);
-/* The optimiser's settings (lr, lr_decay, lr_decay_after, dropout, wdrop, clip) may change
- * between runs; every other field of `params` must equal the model's (FIRTH_ERR_PARAM otherwise). */
+/* The optimiser's settings (lr, lr_decay, lr_decay_after, dropout, wdrop, weight_decay, clip)
+ * may change between runs; every other field of `params` must equal the model's
+ * (FIRTH_ERR_PARAM otherwise). */
 firth_status firth_charlm_set_optim(firth_charlm *model, const firth_charlm_params *params,
                                     firth_error *err);
 /* The step size of a step taken in 0-based `epoch`: lr x lr_decay^(epochs ended from epoch

@@ -369,6 +369,59 @@ static void test_charlm_adam(void) {
     printf("    Adam vs Algorithm 1 by hand: largest difference %.3g\n", worst);
 }
 
+/* AdamW's decoupled weight decay as torch.optim.AdamW defines it: p <- p (1 - lr wd), then the
+ * Adam step. From the same start and the same batch, one step with weight decay wd and one
+ * without differ by exactly -lr wd p0 on every weight of the matrices (the gradients and so the
+ * Adam steps are the same), and not at all on the biases. */
+static char *make_text(size_t n, uint64_t seed);
+
+static void test_charlm_weight_decay(void) {
+    char *text = make_text(600, 9);
+    size_t n = strlen(text);
+    const double lr = 0.01, wd = 3.0;
+    firth_charlm *a = NULL, *b = NULL;
+    for (int embed = 0; embed <= 5; embed += 5) {
+        firth_charlm_params p = firth_charlm_default_params();
+        p.layers = 2, p.hidden = 6, p.embed = embed, p.seq = 5, p.batch = 3, p.lr = lr;
+        firth_error err = {0};
+        a = firth_charlm_new(text, n, &p, &err);
+        p.weight_decay = wd;
+        b = firth_charlm_new(text, n, &p, &err);
+        CHECK(a && b, "new: %s", err.message);
+        if (!a || !b) break;
+        float *p0 = malloc(a->off.n * sizeof(float));
+        memcpy(p0, b->params, a->off.n * sizeof(float));
+        CHECK(memcmp(p0, a->params, a->off.n * 4) == 0, "same seed, different weights");
+        firth_charlm_train_opts o = {.steps = 1};
+        CHECK(firth_charlm_train(a, text, n, &o, NULL, NULL, &err) == FIRTH_OK &&
+                  firth_charlm_train(b, text, n, &o, NULL, NULL, &err) == FIRTH_OK,
+              "%s", err.message);
+        const charlm_offsets *f = &a->off;
+        double worst = 0;
+        size_t decayed = 0, kept = 0;
+        for (size_t i = 0; i < f->n; i++) {
+            int bias = i >= f->by;
+            for (int l = 0; l < p.layers; l++)
+                bias |= i >= f->b[l] && i < f->b[l] + 4 * (size_t)p.hidden;
+            double want = bias ? a->params[i] : a->params[i] - lr * wd * p0[i];
+            double d = fabs(b->params[i] - want);
+            worst = d > worst ? d : worst;
+            CHECK(d <= 1e-6, "embed %d, weight %zu (%s): %g, want %g", embed, i,
+                  bias ? "bias" : "matrix", b->params[i], want);
+            if (bias) kept += b->params[i] == a->params[i];
+            else decayed += p0[i] != 0;
+        }
+        printf("    weight decay, embed %d: %zu matrix weights moved by -lr wd p0, %zu biases "
+               "as without decay; largest difference %.3g\n", embed, decayed, kept, worst);
+        CHECK(decayed > 100 && kept >= 2 * 4 * 6, "decayed %zu, kept %zu", decayed, kept);
+        free(p0);
+        firth_charlm_free(a), firth_charlm_free(b);
+        a = b = NULL;
+    }
+    firth_charlm_free(a), firth_charlm_free(b);
+    free(text);
+}
+
 static void test_charlm_clip(void) {
     float g[3] = {3.0f, 4.0f, 12.0f}; /* norm 13 */
     double n = firth_charlm_clip(g, 3, 6.5);
@@ -515,6 +568,7 @@ static firth_charlm_params ckpt_params(void) {
     p.hidden = 12, p.seq = 10, p.batch = 4, p.embed = 6, p.dropout = 0.25, p.val_frac = 0.1;
     p.lr_decay = 0.8, p.lr_decay_after = 1; /* the resume test crosses an epoch: decay acts */
     p.wdrop = 0.2, p.ema = 0.9; /* weight masks from the RNG; the average in the checkpoint */
+    p.weight_decay = 0.1;
     return p;
 }
 
@@ -536,7 +590,8 @@ static void test_charlm_checkpoint_round_trip(void) {
                   x->beta1 == y->beta1 && x->beta2 == y->beta2 && x->eps == y->eps &&
                   x->dropout == y->dropout && x->clip == y->clip && x->val_frac == y->val_frac &&
                   x->lr_decay == y->lr_decay && x->lr_decay_after == y->lr_decay_after &&
-                  x->wdrop == y->wdrop && x->ema == y->ema && x->seed == y->seed,
+                  x->wdrop == y->wdrop && x->ema == y->ema &&
+                  x->weight_decay == y->weight_decay && x->seed == y->seed,
               "settings differ");
         CHECK(a->V == b->V && memcmp(a->vocab, b->vocab, (size_t)a->V * 4) == 0, "vocab");
         CHECK(a->off.n == b->off.n && memcmp(a->params, b->params, a->off.n * 4) == 0 &&
@@ -696,12 +751,15 @@ static void test_charlm_lr_decay_trains(void) {
  *   tests/fixtures/charlm_v1.clm: version 1, firth 0340519 (before lr decay and the top layer's
  *     dropout), no ARGS;
  *   tests/fixtures/charlm_v2.clm: version 2, firth a1fc9f3 (before weight drop and the weight
- *     average), ARGS --dropout 0.1 --lr-decay 0.9 --lr-decay-after 1.
- * Each loads with the settings it was trained with (and wdrop 0, no average; version 1 no
- * decay); training the same 3 steps now gives the same weights and moments bit for bit (nothing
+ *     average), ARGS --dropout 0.1 --lr-decay 0.9 --lr-decay-after 1;
+ *   tests/fixtures/charlm_v3.clm: version 3, firth 8e734c5 (before weight decay), ARGS
+ *     --dropout 0.1 --lr-decay 0.9 --lr-decay-after 1 --wdrop 0.2.
+ * Each loads with the settings it was trained with (and no weight decay; versions 1 and 2 wdrop 0,
+ * no average; version 1 no decay); training the same 3 steps now gives the same weights and moments bit for bit (nothing
  * changed for these settings), and it trains on and saves as the current version. */
 #define OLD_LINE "the cat sat on the mat. a dog ran.\n"
-static void old_checkpoint(const char *name, double dropout, double decay, int after) {
+static void old_checkpoint(const char *name, double dropout, double decay, int after,
+                           double wdrop) {
     openblas_set_num_threads(1);
     char *path = fixture_path(name);
     char *dir = tu_mkdtemp(), *out = tu_path(dir, "now.clm");
@@ -714,14 +772,15 @@ static void old_checkpoint(const char *name, double dropout, double decay, int a
     CHECK(old != NULL, "%s: %s", name, err.message);
     firth_charlm_params p = firth_charlm_default_params();
     p.layers = 1, p.hidden = 4, p.seq = 5, p.batch = 2, p.seed = 7;
-    p.dropout = dropout, p.lr_decay = decay, p.lr_decay_after = after;
+    p.dropout = dropout, p.lr_decay = decay, p.lr_decay_after = after, p.wdrop = wdrop;
     firth_charlm *now = firth_charlm_new(text, n, &p, &err);
     firth_charlm_train_opts o = {.steps = 3};
     CHECK(now && firth_charlm_train(now, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s",
           err.message);
     if (old && now) {
         CHECK(old->p.lr_decay == decay && old->p.lr_decay_after == after &&
-                  old->p.dropout == dropout && old->p.wdrop == 0 && old->p.ema == 0 &&
+                  old->p.dropout == dropout && old->p.wdrop == wdrop && old->p.ema == 0 &&
+                  old->p.weight_decay == 0 &&
                   !old->avg && old->p.hidden == 4 && old->step == 3,
               "%s settings: decay %g after %d, dropout %g, wdrop %g, ema %g, step %llu", name,
               old->p.lr_decay, old->p.lr_decay_after, old->p.dropout, old->p.wdrop, old->p.ema,
@@ -737,7 +796,7 @@ static void old_checkpoint(const char *name, double dropout, double decay, int a
         unsigned char *b = tu_read(out, &bytes);
         uint32_t ver = 0;
         if (b && bytes > 12) memcpy(&ver, b + 8, 4);
-        CHECK(back && back->step == 5 && ver == 3, "%s resaved: version %u, %s", name, ver,
+        CHECK(back && back->step == 5 && ver == 4, "%s resaved: version %u, %s", name, ver,
               back ? "" : err.message);
         firth_charlm_free(back), free(b);
     }
@@ -745,8 +804,11 @@ static void old_checkpoint(const char *name, double dropout, double decay, int a
     free(text), free(path), free(out), tu_rmdir(dir);
 }
 
-static void test_charlm_version1_checkpoint(void) { old_checkpoint("charlm_v1.clm", 0, 1.0, 10); }
-static void test_charlm_version2_checkpoint(void) { old_checkpoint("charlm_v2.clm", 0.1, 0.9, 1); }
+static void test_charlm_version1_checkpoint(void) { old_checkpoint("charlm_v1.clm", 0, 1, 10, 0); }
+static void test_charlm_version2_checkpoint(void) { old_checkpoint("charlm_v2.clm", .1, .9, 1, 0); }
+static void test_charlm_version3_checkpoint(void) {
+    old_checkpoint("charlm_v3.clm", .1, .9, 1, .2);
+}
 
 /* The average against its definition, computed here in double from the weights after each step
  * (d = min(ema, (1 + t) / (10 + t)), starting from the initial weights); evaluation and
@@ -807,8 +869,12 @@ static void test_charlm_ema(void) {
     firth_charlm_params q = m->p;
     q.ema = 0;
     CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_ERR_PARAM, "switching ema off accepted");
-    q = m->p, q.wdrop = 0.3;
+    q = m->p, q.wdrop = 0.3, q.weight_decay = 0.2;
     CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_OK, "%s", err.message);
+    q.weight_decay = 1.0 / q.lr; /* the factor 1 - lr x wd would be 0 */
+    CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_ERR_PARAM, "lr x weight decay 1 accepted");
+    q.weight_decay = -0.1;
+    CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_ERR_PARAM, "weight decay < 0 accepted");
     firth_charlm_train_opts o = {.steps = 14};
     CHECK(firth_charlm_train(m, text, n, &o, NULL, NULL, &err) == FIRTH_OK && m->whd &&
               m->step == 14,
@@ -871,8 +937,10 @@ const test_case tests_charlm[] = {
     {"charlm_lr_decay_trains", test_charlm_lr_decay_trains},
     {"charlm_version1_checkpoint", test_charlm_version1_checkpoint},
     {"charlm_version2_checkpoint", test_charlm_version2_checkpoint},
+    {"charlm_version3_checkpoint", test_charlm_version3_checkpoint},
     {"charlm_ema", test_charlm_ema},
     {"charlm_adam", test_charlm_adam},
+    {"charlm_weight_decay", test_charlm_weight_decay},
     {"charlm_clip", test_charlm_clip},
     {"charlm_uniform_known_answer", test_charlm_uniform_known_answer},
     {"charlm_learns", test_charlm_learns},

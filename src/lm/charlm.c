@@ -24,7 +24,8 @@ firth_charlm_params firth_charlm_default_params(void) {
     firth_charlm_params p = {.layers = 2, .hidden = 256, .embed = 0, .seq = 100, .batch = 32,
                              .lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
                              .dropout = 0.0, .clip = 5.0, .val_frac = 0.05, .lr_decay = 1.0,
-                             .lr_decay_after = 10, .wdrop = 0.0, .ema = 0.0, .seed = 1};
+                             .lr_decay_after = 10, .wdrop = 0.0, .ema = 0.0,
+                             .weight_decay = 0.0, .seed = 1};
     return p;
 }
 
@@ -64,6 +65,9 @@ firth_status firth_charlm_check_params(const firth_charlm_params *p, firth_error
     if (!(p->ema >= 0 && p->ema < 1))
         return firth_fail(err, FIRTH_ERR_PARAM, "ema must be in [0, 1) (0 = off), not %g",
                           p->ema);
+    if (!(p->weight_decay >= 0 && p->lr * p->weight_decay < 1))
+        return firth_fail(err, FIRTH_ERR_PARAM, "weight-decay must be >= 0 with lr x "
+                          "weight-decay < 1, not %g (lr %g)", p->weight_decay, p->lr);
     if (p->lr_decay_after < 0 || p->lr_decay_after > 1000000000)
         return firth_fail(err, FIRTH_ERR_PARAM, "lr-decay-after must be in 0..1e9, not %d",
                           p->lr_decay_after);
@@ -399,7 +403,7 @@ firth_status firth_charlm_set_optim(firth_charlm *m, const firth_charlm_params *
         p->beta2 != o->beta2 || p->eps != o->eps || p->val_frac != o->val_frac ||
         p->ema != o->ema || p->seed != o->seed)
         return firth_fail(err, FIRTH_ERR_PARAM, "only lr, lr-decay, lr-decay-after, dropout, "
-                          "wdrop and clip can change on a trained model");
+                          "wdrop, weight-decay and clip can change on a trained model");
     if (firth_charlm_check_params(p, err) != FIRTH_OK) return err ? err->status : FIRTH_ERR_PARAM;
     m->p = *p;
     return FIRTH_OK;
@@ -586,6 +590,21 @@ void firth_charlm_adam(float *restrict params, const float *restrict grads, floa
         float mi = b1 * m[i] + c1 * gi, vi = b2 * v[i] + c2 * gi * gi;
         m[i] = mi, v[i] = vi;
         params[i] -= step * mi / (sqrtf(vi) * isb2 + fe);
+    }
+}
+
+/* AdamW's decoupled decay (torch.optim.AdamW): the matrices' weights times 1 - lr x wd before
+ * the Adam step; the biases (b of each layer, by) stay. */
+static void decay_matrices(firth_charlm *m, double lr) {
+    const float f = (float)(1.0 - lr * m->p.weight_decay);
+    const charlm_offsets *o = &m->off;
+    size_t from = o->emb; /* emb, then per layer wx and wh before b, then wy before by */
+    for (int l = 0; l <= m->p.layers; l++) {
+        size_t to = l < m->p.layers ? o->b[l] : o->by;
+        float *p = m->params;
+#pragma omp simd
+        for (size_t i = from; i < to; i++) p[i] *= f;
+        from = to + round16(l < m->p.layers ? 4 * (size_t)m->p.hidden : (size_t)m->V);
     }
 }
 
@@ -783,6 +802,7 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
         }
         m->step++, m->chunk++;
         const double lr = firth_charlm_lr_at(&m->p, m->epoch);
+        if (m->p.weight_decay > 0) decay_matrices(m, lr);
         firth_charlm_adam(m->params, m->grads, m->m, m->v, m->off.n, lr, m->p.beta1, m->p.beta2,
                           m->p.eps, m->step);
         if (m->avg) ema_update(m->avg, m->params, m->off.n, m->p.ema, m->step);
@@ -842,9 +862,10 @@ out:
  * lets a loader on another byte order refuse the file; docs/formats.md):
  *   char[8] "FIRTHCLM"; u32 version; u32 endian mark 0x01020304
  *   u32 V, layers, hidden, embed, seq, batch
- *   f64 lr, beta1, beta2, eps, dropout, clip, val_frac, lr_decay, lr_decay_after, wdrop, ema
- *                                   (version 2: no wdrop, ema: read as 0; version 1 also no
- *                                   lr_decay, lr_decay_after: read as 1 and 10)
+ *   f64 lr, beta1, beta2, eps, dropout, clip, val_frac, lr_decay, lr_decay_after, wdrop, ema,
+ *       weight_decay               (version 3: no weight_decay, read as 0; version 2 also no
+ *                                   wdrop, ema: read as 0; version 1 also no lr_decay,
+ *                                   lr_decay_after: read as 1 and 10)
  *   u64 seed, step, epoch, chunk, rng state, text bytes, text hash, n_params
  *   u32 vocab[V]                      code points, ascending
  *   f32 params[n], adam_m[n], adam_v[n]
@@ -853,11 +874,11 @@ out:
  *   u64 checksum of every byte before it
  */
 #define CKPT_MAGIC "FIRTHCLM"
-#define CKPT_VERSION 3u
+#define CKPT_VERSION 4u
 #define CKPT_ENDIAN 0x01020304u
-#define CKPT_F64 11 /* version 2: 9, version 1: 7 */
+#define CKPT_F64 12 /* version 3: 11, version 2: 9, version 1: 7 */
 #define CKPT_HEADER (8 + 4 * 2 + 4 * 6 + 8 * CKPT_F64 + 8 * 8)
-#define CKPT_HEADER_V1 (CKPT_HEADER - 8 * 4)
+#define CKPT_HEADER_V1 (CKPT_HEADER - 8 * (CKPT_F64 - 7))
 
 typedef struct sum_writer {
     FILE *f;
@@ -896,7 +917,7 @@ static void put_header(unsigned char *hd, const firth_charlm *m) {
     double f64[CKPT_F64] = {m->p.lr,       m->p.beta1,    m->p.beta2,
                             m->p.eps,      m->p.dropout,  m->p.clip,
                             m->p.val_frac, m->p.lr_decay, (double)m->p.lr_decay_after,
-                            m->p.wdrop,    m->p.ema};
+                            m->p.wdrop,    m->p.ema,      m->p.weight_decay};
     for (int i = 0; i < CKPT_F64; i++) PUT(f64[i]);
     uint64_t u64[8] = {m->p.seed,    m->step,       m->epoch,     m->chunk,
                        m->rng.state, m->text_bytes, m->text_hash, (uint64_t)m->off.n};
@@ -973,7 +994,7 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
                    "versions 1 to %u", path, ver, CKPT_VERSION);
         goto fail;
     }
-    const int nf = ver == 1 ? 7 : ver == 2 ? 9 : CKPT_F64;
+    const int nf = ver == 1 ? 7 : ver == 2 ? 9 : ver == 3 ? 11 : CKPT_F64;
     const size_t hsize = CKPT_HEADER - 8 * (size_t)(CKPT_F64 - nf);
     if ((uint64_t)sb.st_size < hsize || fread(hd + 16, 1, hsize - 16, f) != hsize - 16) {
         firth_fail(err, FIRTH_ERR_INPUT, "'%s' is truncated: %lld bytes, shorter than the "
@@ -989,13 +1010,13 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
     memcpy(f64, p, (size_t)nf * 8), p += (size_t)nf * 8;
     memcpy(u64, p, sizeof u64);
     if (ver == 1) f64[7] = 1.0, f64[8] = 10.0; /* no decay in version 1 */
-    /* f64[9], f64[10] (wdrop, ema) stay 0 before version 3 */
+    /* f64[9], f64[10] (wdrop, ema) stay 0 before version 3, f64[11] (weight_decay) before 4 */
     firth_charlm_params prm = {.layers = (int)u32[3], .hidden = (int)u32[4],
                                .embed = (int)u32[5], .seq = (int)u32[6], .batch = (int)u32[7],
                                .lr = f64[0], .beta1 = f64[1], .beta2 = f64[2], .eps = f64[3],
                                .dropout = f64[4], .clip = f64[5], .val_frac = f64[6],
                                .lr_decay = f64[7], .wdrop = f64[9], .ema = f64[10],
-                               .seed = u64[0]};
+                               .weight_decay = f64[11], .seed = u64[0]};
     uint32_t V = u32[2];
     firth_error perr;
     int after_ok = f64[8] >= 0 && f64[8] <= 1e9 && f64[8] == floor(f64[8]);

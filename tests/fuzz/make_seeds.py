@@ -268,15 +268,15 @@ def native_sum(h, block):
 
 
 # --- character-model checkpoints (firth charlm train) ------------------------------------------
-CLM_HEADER = 192  # version 3; version 2's has no wdrop, ema (the f64s at 112..128), version 1's
-                  # no lr_decay, lr_decay_after either (96..112)
+CLM_HEADER = 200  # version 4; version 3's has no weight_decay (the f64 at 128..136), version 2's
+                  # no wdrop, ema either (112..128), version 1's no lr_decay, lr_decay_after (96..112)
 
 def charlm_old(data, version):
-    """A version 3 checkpoint without a weight average rewritten as version 1 or 2 (which loaders
-    still read)."""
+    """A version 4 checkpoint without a weight average or weight decay rewritten as version 1, 2
+    or 3 (which loaders still read)."""
     V = struct.unpack_from("<I", data, 16)[0]
     n = struct.unpack_from("<Q", data, CLM_HEADER - 8)[0]
-    head = bytearray(data[:96 if version == 1 else 112] + data[128:CLM_HEADER])
+    head = bytearray(data[:{1: 96, 2: 112, 3: 128}[version]] + data[136:CLM_HEADER])
     struct.pack_into("<I", head, 8, version)
     body = data[CLM_HEADER:len(data) - 8]
     sizes = [4 * V, 4 * n, 4 * n, 4 * n, len(body) - 4 * V - 12 * n]
@@ -300,7 +300,9 @@ try:
                        ("seed2_checksum_kept", ["--layers", "1", "--hidden", "2", "--seq", "2", "--batch", "2",
                                                 "--seed", "2"]),
                        ("wdrop_ema", ["--layers", "2", "--hidden", "3", "--seq", "3", "--batch", "2",
-                                      "--wdrop", "0.3", "--ema", "0.9"])]:
+                                      "--wdrop", "0.3", "--ema", "0.9"]),
+                       ("weight_decay", ["--layers", "1", "--hidden", "3", "--seq", "3", "--batch", "2",
+                                         "--weight-decay", "0.5"])]:
         out = os.path.join(tmp, name + ".clm")
         subprocess.run([FIRTH, "charlm", "train", "--input", text, "--output", out, "--steps", "3",
                         "--eval-every", "2", "--quiet"] + args, check=True)
@@ -310,6 +312,7 @@ try:
     put("charlm", "header_only", data[:CLM_HEADER])
     put("charlm", "version1", charlm_old(data, 1))
     put("charlm", "version2", charlm_old(data, 2))
+    put("charlm", "version3", charlm_old(data, 3))
     bad = bytearray(data)
     struct.pack_into("<I", bad, 32, 100000)  # seq (the file's length does not depend on it)
     put("charlm", "huge_seq", bytes(bad))
@@ -327,7 +330,7 @@ try:
     struct.pack_into("<f", bad, CLM_HEADER + 4 * struct.unpack_from("<I", data, 16)[0], float("nan"))
     put("charlm", "nan_weight", bytes(bad))
     bad = bytearray(data)
-    struct.pack_into("<Q", bad, 152, 2**63)  # chunk
+    struct.pack_into("<Q", bad, 160, 2**63)  # chunk
     put("charlm", "chunk_far", bytes(bad))
     bad = bytearray(data)
     struct.pack_into("<II", bad, CLM_HEADER, 0x62, 0x61)  # vocabulary out of order
