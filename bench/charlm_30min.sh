@@ -11,7 +11,9 @@
 #
 # Environment: TEXT (tinyshakespeare), FIRTH (build/firth), OUT (bench/out), NAME (charlm_30min),
 # SECONDS_LIMIT (1800), LAYERS (2), HIDDEN (512), SEQ (50), BATCH (64), LR (2e-3), DROPOUT, WDROP,
-# WD (--weight-decay, 0), HOLD, PHASE (400), RATES, THREADS (2), SEED (1). Unset OPENBLAS_CORETYPE to let OpenBLAS pick
+# HOLD, PHASE (400), RATES, ARGS (more options for the first phase, which later ones keep, e.g.
+# ARGS="--weight-decay 0.1"), LATE (more options for every later phase, e.g. LATE="--dropout 0.35":
+# the sixteenth run), THREADS (2), SEED (1). Unset OPENBLAS_CORETYPE to let OpenBLAS pick
 # this CPU's kernels (AVX-512 on the bench machine). Holds /tmp/firth-bench.lock, as the other
 # benchmarks do; nothing else should run beside it.
 set -euo pipefail
@@ -28,10 +30,11 @@ BATCH=${BATCH:-64}
 LR=${LR:-2e-3}
 DROPOUT=${DROPOUT:-0.25}
 WDROP=${WDROP:-0.1}
-WD=${WD:-0}
 HOLD=${HOLD:-2600}
 PHASE=${PHASE:-400}
 RATES=${RATES:-"1.8e-3 1.47e-3 1.13e-3 8e-4 4.7e-4 1.5e-4 5e-5"}
+ARGS=${ARGS:-}
+LATE=${LATE:-}
 THREADS=${THREADS:-2}
 SEED=${SEED:-1}
 
@@ -55,21 +58,21 @@ trap 'rm -f "$schedule"' EXIT
     echo 'set -e'
     printf '%q charlm train --input %q --output %q --layers %s --hidden %s --seq %s --batch %s' \
         "$FIRTH" "$TEXT" "$ckpt" "$LAYERS" "$HIDDEN" "$SEQ" "$BATCH"
-    printf ' --lr %s --dropout %s --wdrop %s --weight-decay %s --lr-decay 1 --steps %s' \
-        "$LR" "$DROPOUT" "$WDROP" "$WD" "$HOLD"
-    printf ' --eval-every %s --checkpoint-every %s --threads %s --seed %s\n' \
-        "$PHASE" "$PHASE" "$THREADS" "$SEED"
+    printf ' --lr %s --dropout %s --wdrop %s --lr-decay 1 --steps %s --eval-every %s' \
+        "$LR" "$DROPOUT" "$WDROP" "$HOLD" "$PHASE"
+    printf ' --checkpoint-every %s --threads %s --seed %s %s\n' "$PHASE" "$THREADS" "$SEED" "$ARGS"
     s=$HOLD
     for lr in $RATES; do
         s=$((s + PHASE))
         printf '%q charlm train --resume %q --input %q --output %q --lr %s --steps %s' \
             "$FIRTH" "$ckpt" "$TEXT" "$ckpt" "$lr" "$s"
-        printf ' --eval-every %s --checkpoint-every %s --threads %s\n' "$PHASE" "$PHASE" "$THREADS"
+        printf ' --eval-every %s --checkpoint-every %s --threads %s %s\n' \
+            "$PHASE" "$PHASE" "$THREADS" "$LATE"
     done
 } > "$schedule"
 
-echo "charlm_30min: $LAYERS x $HIDDEN, seq $SEQ x batch $BATCH, dropout $DROPOUT, wdrop $WDROP, weight decay $WD," \
-    "lr $LR to step $HOLD then $RATES every $PHASE steps; limit ${SECONDS_LIMIT} s; log $log"
+echo "charlm_30min: $LAYERS x $HIDDEN, seq $SEQ x batch $BATCH, dropout $DROPOUT, wdrop $WDROP${ARGS:+, $ARGS}," \
+    "lr $LR to step $HOLD then $RATES every $PHASE steps${LATE:+ with $LATE}; limit ${SECONDS_LIMIT} s; log $log"
 rc=0
 /usr/bin/time -v timeout -s INT "$SECONDS_LIMIT" sh "$schedule" > "$log" 2>&1 || rc=$?
 # 124: the limit stopped a phase (it wrote its checkpoint on SIGINT); anything else is a failure

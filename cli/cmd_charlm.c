@@ -109,7 +109,7 @@ static const char *const train_usage =
 /* The optimiser's settings given on the command line (NaN / -1: not given). */
 typedef struct optim_given {
     double lr, lr_decay;
-    int lr_decay_after;
+    int lr_decay_after, dropout_locked;
     double dropout, wdrop, weight_decay, clip;
 } optim_given;
 
@@ -119,6 +119,7 @@ static void given_optim(firth_charlm_params *p, const optim_given *g) {
     if (!isnan(g->lr_decay)) p->lr_decay = g->lr_decay;
     if (g->lr_decay_after >= 0) p->lr_decay_after = g->lr_decay_after;
     if (!isnan(g->dropout)) p->dropout = g->dropout;
+    if (g->dropout_locked >= 0) p->dropout_locked = g->dropout_locked;
     if (!isnan(g->wdrop)) p->wdrop = g->wdrop;
     if (!isnan(g->weight_decay)) p->weight_decay = g->weight_decay;
     if (!isnan(g->clip)) p->clip = g->clip;
@@ -129,7 +130,7 @@ static int cmd_charlm_train(int argc, char **argv) {
     /* -1 / NaN: not given (a resumed run keeps the checkpoint's value) */
     int layers = -1, hidden = -1, embed = -1, seq = -1, batch = -1, threads = 1, quiet = 0;
     double val_frac = NAN, ema = NAN, epochs = 0;
-    optim_given o_given = {NAN, NAN, -1, NAN, NAN, NAN, NAN};
+    optim_given o_given = {NAN, NAN, -1, -1, NAN, NAN, NAN, NAN};
     uint64_t steps = 0, eval_every = 1000, ckpt_every = 1000, seed = 1;
     const char *input = NULL, *output = NULL, *resume = NULL;
     const cli_opt opts[] = {
@@ -152,6 +153,9 @@ static int cmd_charlm_train(int argc, char **argv) {
         {"--dropout", OPT_DOUBLE, &o_given.dropout, 0, 0.99, NULL, "P",
          "dropout on every layer's output, between layers and before the output layer "
          "(default 0)"},
+        {"--dropout-locked", OPT_INT, &o_given.dropout_locked, 0, 1, NULL, "0|1",
+         "1: one dropout mask per stream and unit for all --seq time steps of a step (locked / "
+         "variational dropout, as AWD-LSTM); 0 (default): a new mask every time step"},
         {"--wdrop", OPT_DOUBLE, &o_given.wdrop, 0, 0.99, NULL, "P",
          "weight drop: each step drops this share of every layer's recurrent weights "
          "(DropConnect, as AWD-LSTM; default 0)"},

@@ -238,11 +238,13 @@ static void test_charlm_finite_differences(void) {
  * above the first are dropped). Also: with dropout 0 the training pass gives the evaluation
  * pass's loss, with dropout it does not, and some but not all of the top layer's mask is zero.
  * The same for weight drop (a mask over each layer's recurrent weights, drawn per pass), alone
- * and with dropout: a dropped weight's gradient is exactly 0. */
+ * and with dropout: a dropped weight's gradient is exactly 0. And for locked dropout, whose
+ * masks repeat the first time step's at every later one. */
 static void test_charlm_dropout_gradients(void) {
     const int V = 5, E = 0, H = 4, T = 3, B = 2;
-    const struct { int L; double dropout, wdrop; } cases[] = {
-        {1, 0.3, 0}, {2, 0.3, 0}, {1, 0, 0.4}, {2, 0, 0.4}, {2, 0.3, 0.4}};
+    const struct { int L; double dropout, wdrop; int locked; } cases[] = {
+        {1, 0.3, 0, 0}, {2, 0.3, 0, 0}, {1, 0, 0.4, 0}, {2, 0, 0.4, 0}, {2, 0.3, 0.4, 0},
+        {2, 0.3, 0, 1}, {3, 0.4, 0.4, 1}};
     for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
         const int L = cases[ci].L;
         firth_charlm *m = tiny_model(V, E, L, H, T, B);
@@ -258,6 +260,7 @@ static void test_charlm_dropout_gradients(void) {
         CHECK(same == plain, "dropout 0: training loss %.17g, evaluation loss %.17g", same, plain);
         firth_charlm_params q = m->p;
         q.dropout = cases[ci].dropout, q.wdrop = cases[ci].wdrop;
+        q.dropout_locked = cases[ci].locked;
         firth_error err = {0};
         CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_OK &&
                   firth_charlm_work_train(m, &err) == FIRTH_OK,
@@ -273,6 +276,15 @@ static void test_charlm_dropout_gradients(void) {
             for (int k = 0; k < T * B * H; k++) zeros += m->mask[k] == 0.0f; /* slot 0: top */
             CHECK(zeros > 0 && zeros < T * B * H, "top-layer mask: %d of %d zero", zeros,
                   T * B * H);
+            /* every slot (0: top, l > 0: input of layer l): time step t's mask is step 0's
+             * when locked; without, some element differs */
+            int repeats = 1;
+            for (int slot = 0; slot < L; slot++)
+                for (int k = B * H; k < T * B * H; k++)
+                    repeats &= m->mask[(size_t)slot * T * B * H + k] ==
+                               m->mask[(size_t)slot * T * B * H + k % (B * H)];
+            CHECK(repeats == q.dropout_locked, "locked %d: masks %s over time", q.dropout_locked,
+                  repeats ? "repeat" : "do not repeat");
         }
         for (int l = 0; l < L && wn; l++)
             for (int k = 0; k < H * 4 * H; k++) {
@@ -306,9 +318,10 @@ static void test_charlm_dropout_gradients(void) {
             worst = e > worst ? e : worst;
             bad += e > 5e-4;
         }
-        printf("    dropout %g, wdrop %g, %d layer(s): %d parameters, largest difference %.3g; "
-               "top mask %d of %d zero, weight mask %d of %d\n", q.dropout, q.wdrop, L, tested,
-               worst, zeros, T * B * H, wzeros, wn);
+        printf("    dropout %g%s, wdrop %g, %d layer(s): %d parameters, largest difference %.3g; "
+               "top mask %d of %d zero, weight mask %d of %d\n", q.dropout,
+               q.dropout_locked ? " (locked)" : "", q.wdrop, L, tested, worst, zeros, T * B * H,
+               wzeros, wn);
         CHECK(bad == 0 && tested > 50, "%d of %d gradients differ by more than 5e-4 (worst %g)",
               bad, tested, worst);
         free(g), free(s);
@@ -568,7 +581,7 @@ static firth_charlm_params ckpt_params(void) {
     p.hidden = 12, p.seq = 10, p.batch = 4, p.embed = 6, p.dropout = 0.25, p.val_frac = 0.1;
     p.lr_decay = 0.8, p.lr_decay_after = 1; /* the resume test crosses an epoch: decay acts */
     p.wdrop = 0.2, p.ema = 0.9; /* weight masks from the RNG; the average in the checkpoint */
-    p.weight_decay = 0.1;
+    p.weight_decay = 0.1, p.dropout_locked = 1;
     return p;
 }
 
@@ -591,7 +604,8 @@ static void test_charlm_checkpoint_round_trip(void) {
                   x->dropout == y->dropout && x->clip == y->clip && x->val_frac == y->val_frac &&
                   x->lr_decay == y->lr_decay && x->lr_decay_after == y->lr_decay_after &&
                   x->wdrop == y->wdrop && x->ema == y->ema &&
-                  x->weight_decay == y->weight_decay && x->seed == y->seed,
+                  x->weight_decay == y->weight_decay &&
+                  x->dropout_locked == y->dropout_locked && x->seed == y->seed,
               "settings differ");
         CHECK(a->V == b->V && memcmp(a->vocab, b->vocab, (size_t)a->V * 4) == 0, "vocab");
         CHECK(a->off.n == b->off.n && memcmp(a->params, b->params, a->off.n * 4) == 0 &&
@@ -780,7 +794,7 @@ static void old_checkpoint(const char *name, double dropout, double decay, int a
     if (old && now) {
         CHECK(old->p.lr_decay == decay && old->p.lr_decay_after == after &&
                   old->p.dropout == dropout && old->p.wdrop == wdrop && old->p.ema == 0 &&
-                  old->p.weight_decay == 0 &&
+                  old->p.weight_decay == 0 && old->p.dropout_locked == 0 &&
                   !old->avg && old->p.hidden == 4 && old->step == 3,
               "%s settings: decay %g after %d, dropout %g, wdrop %g, ema %g, step %llu", name,
               old->p.lr_decay, old->p.lr_decay_after, old->p.dropout, old->p.wdrop, old->p.ema,
@@ -869,12 +883,15 @@ static void test_charlm_ema(void) {
     firth_charlm_params q = m->p;
     q.ema = 0;
     CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_ERR_PARAM, "switching ema off accepted");
-    q = m->p, q.wdrop = 0.3, q.weight_decay = 0.2;
+    q = m->p, q.wdrop = 0.3, q.weight_decay = 0.2, q.dropout_locked = 1;
     CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_OK, "%s", err.message);
     q.weight_decay = 1.0 / q.lr; /* the factor 1 - lr x wd would be 0 */
     CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_ERR_PARAM, "lr x weight decay 1 accepted");
     q.weight_decay = -0.1;
     CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_ERR_PARAM, "weight decay < 0 accepted");
+    q.weight_decay = 0.2, q.dropout_locked = 2;
+    CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_ERR_PARAM, "dropout_locked 2 accepted");
+    q.dropout_locked = 1;
     firth_charlm_train_opts o = {.steps = 14};
     CHECK(firth_charlm_train(m, text, n, &o, NULL, NULL, &err) == FIRTH_OK && m->whd &&
               m->step == 14,

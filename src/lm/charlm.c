@@ -25,7 +25,7 @@ firth_charlm_params firth_charlm_default_params(void) {
                              .lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
                              .dropout = 0.0, .clip = 5.0, .val_frac = 0.05, .lr_decay = 1.0,
                              .lr_decay_after = 10, .wdrop = 0.0, .ema = 0.0,
-                             .weight_decay = 0.0, .seed = 1};
+                             .weight_decay = 0.0, .dropout_locked = 0, .seed = 1};
     return p;
 }
 
@@ -68,6 +68,9 @@ firth_status firth_charlm_check_params(const firth_charlm_params *p, firth_error
     if (!(p->weight_decay >= 0 && p->lr * p->weight_decay < 1))
         return firth_fail(err, FIRTH_ERR_PARAM, "weight-decay must be >= 0 with lr x "
                           "weight-decay < 1, not %g (lr %g)", p->weight_decay, p->lr);
+    if (p->dropout_locked != 0 && p->dropout_locked != 1)
+        return firth_fail(err, FIRTH_ERR_PARAM, "dropout-locked must be 0 or 1, not %d",
+                          p->dropout_locked);
     if (p->lr_decay_after < 0 || p->lr_decay_after > 1000000000)
         return firth_fail(err, FIRTH_ERR_PARAM, "lr-decay-after must be in 0..1e9, not %d",
                           p->lr_decay_after);
@@ -403,7 +406,8 @@ firth_status firth_charlm_set_optim(firth_charlm *m, const firth_charlm_params *
         p->beta2 != o->beta2 || p->eps != o->eps || p->val_frac != o->val_frac ||
         p->ema != o->ema || p->seed != o->seed)
         return firth_fail(err, FIRTH_ERR_PARAM, "only lr, lr-decay, lr-decay-after, dropout, "
-                          "wdrop, weight-decay and clip can change on a trained model");
+                          "dropout-locked, wdrop, weight-decay and clip can change on a trained "
+                          "model");
     if (firth_charlm_check_params(p, err) != FIRTH_OK) return err ? err->status : FIRTH_ERR_PARAM;
     m->p = *p;
     return FIRTH_OK;
@@ -449,12 +453,15 @@ static void weight_drop(firth_charlm *m) {
 }
 
 /* Dropout on n activations h, with mask slot `slot` (slot l > 0: the input of layer l; slot 0:
- * the top layer's output): draws the mask (0 or 1 / (1 - p)) and returns h x mask. */
+ * the top layer's output): draws the mask (0 or 1 / (1 - p)) and returns h x mask. The first
+ * `drawn` elements of the mask are drawn and the rest repeat them (drawn = B H for locked
+ * dropout: the mask of the first time step held for all of them; drawn = n otherwise). */
 static const float *dropout_fwd(firth_charlm *m, int slot, const float *h, size_t n,
-                                float keep_scale) {
+                                size_t drawn, float keep_scale) {
     float *xin = m->xin + (size_t)slot * n, *mask = m->mask + (size_t)slot * n;
     for (size_t k = 0; k < n; k++) {
-        mask[k] = firth_rng_double(&m->rng) < m->p.dropout ? 0.0f : keep_scale;
+        mask[k] = k < drawn ? (firth_rng_double(&m->rng) < m->p.dropout ? 0.0f : keep_scale)
+                            : mask[k - drawn];
         xin[k] = h[k] * mask[k];
     }
     return xin;
@@ -472,6 +479,7 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
     const size_t TB = (size_t)T * B, BH = (size_t)B * H;
     const int drop = train && m->p.dropout > 0, wd = train && m->p.wdrop > 0;
     const float keep_scale = drop ? (float)(1.0 / (1.0 - m->p.dropout)) : 1.0f;
+    const size_t drawn = m->p.dropout_locked ? BH : TB * (size_t)H; /* of each dropout mask */
     const charlm_offsets *o = &m->off;
     /* training reads the weights; evaluation and generation their average when kept */
     const float *P = !train && m->avg ? m->avg : m->params;
@@ -490,7 +498,7 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
         if (l == 0) {
             x = E ? m->xemb : NULL;
         } else if (drop) {
-            x = dropout_fwd(m, l, m->acts[l - 1].h + BH, TB * (size_t)H, keep_scale);
+            x = dropout_fwd(m, l, m->acts[l - 1].h + BH, TB * (size_t)H, drawn, keep_scale);
         } else {
             x = m->acts[l - 1].h + BH;
         }
@@ -502,7 +510,7 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
     }
     /* logits = h_top Wy + by; with dropout, h_top through the mask of slot 0 (char-rnn) */
     const float *top = m->acts[L - 1].h + BH; /* (T B, H) */
-    if (drop) top = dropout_fwd(m, 0, top, TB * (size_t)H, keep_scale);
+    if (drop) top = dropout_fwd(m, 0, top, TB * (size_t)H, drawn, keep_scale);
     for (size_t r = 0; r < TB; r++)
         memcpy(m->logits + r * V, P + o->by, (size_t)V * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, V, H, 1.0f, top, H,
@@ -863,9 +871,10 @@ out:
  *   char[8] "FIRTHCLM"; u32 version; u32 endian mark 0x01020304
  *   u32 V, layers, hidden, embed, seq, batch
  *   f64 lr, beta1, beta2, eps, dropout, clip, val_frac, lr_decay, lr_decay_after, wdrop, ema,
- *       weight_decay               (version 3: no weight_decay, read as 0; version 2 also no
- *                                   wdrop, ema: read as 0; version 1 also no lr_decay,
- *                                   lr_decay_after: read as 1 and 10)
+ *       weight_decay, dropout_locked (0 or 1)
+ *                                   (version 3: no weight_decay, dropout_locked: read as 0;
+ *                                   version 2 also no wdrop, ema: read as 0; version 1 also no
+ *                                   lr_decay, lr_decay_after: read as 1 and 10)
  *   u64 seed, step, epoch, chunk, rng state, text bytes, text hash, n_params
  *   u32 vocab[V]                      code points, ascending
  *   f32 params[n], adam_m[n], adam_v[n]
@@ -876,7 +885,7 @@ out:
 #define CKPT_MAGIC "FIRTHCLM"
 #define CKPT_VERSION 4u
 #define CKPT_ENDIAN 0x01020304u
-#define CKPT_F64 12 /* version 3: 11, version 2: 9, version 1: 7 */
+#define CKPT_F64 13 /* version 3: 11, version 2: 9, version 1: 7 */
 #define CKPT_HEADER (8 + 4 * 2 + 4 * 6 + 8 * CKPT_F64 + 8 * 8)
 #define CKPT_HEADER_V1 (CKPT_HEADER - 8 * (CKPT_F64 - 7))
 
@@ -917,7 +926,8 @@ static void put_header(unsigned char *hd, const firth_charlm *m) {
     double f64[CKPT_F64] = {m->p.lr,       m->p.beta1,    m->p.beta2,
                             m->p.eps,      m->p.dropout,  m->p.clip,
                             m->p.val_frac, m->p.lr_decay, (double)m->p.lr_decay_after,
-                            m->p.wdrop,    m->p.ema,      m->p.weight_decay};
+                            m->p.wdrop,    m->p.ema,      m->p.weight_decay,
+                            (double)m->p.dropout_locked};
     for (int i = 0; i < CKPT_F64; i++) PUT(f64[i]);
     uint64_t u64[8] = {m->p.seed,    m->step,       m->epoch,     m->chunk,
                        m->rng.state, m->text_bytes, m->text_hash, (uint64_t)m->off.n};
@@ -1010,7 +1020,8 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
     memcpy(f64, p, (size_t)nf * 8), p += (size_t)nf * 8;
     memcpy(u64, p, sizeof u64);
     if (ver == 1) f64[7] = 1.0, f64[8] = 10.0; /* no decay in version 1 */
-    /* f64[9], f64[10] (wdrop, ema) stay 0 before version 3, f64[11] (weight_decay) before 4 */
+    /* f64[9], f64[10] (wdrop, ema) stay 0 before version 3, f64[11], f64[12] (weight_decay,
+     * dropout_locked) before 4 */
     firth_charlm_params prm = {.layers = (int)u32[3], .hidden = (int)u32[4],
                                .embed = (int)u32[5], .seq = (int)u32[6], .batch = (int)u32[7],
                                .lr = f64[0], .beta1 = f64[1], .beta2 = f64[2], .eps = f64[3],
@@ -1021,8 +1032,10 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
     firth_error perr;
     int after_ok = f64[8] >= 0 && f64[8] <= 1e9 && f64[8] == floor(f64[8]);
     if (after_ok) prm.lr_decay_after = (int)f64[8];
+    const int locked_ok = f64[12] == 0 || f64[12] == 1;
+    if (locked_ok) prm.dropout_locked = (int)f64[12];
     if (u32[3] > FIRTH_CHARLM_MAX_LAYERS || u32[4] > 16384 || u32[5] > 16384 ||
-        u32[6] > 100000 || u32[7] > 100000 || V < 1 || V > MAX_VOCAB || !after_ok ||
+        u32[6] > 100000 || u32[7] > 100000 || V < 1 || V > MAX_VOCAB || !after_ok || !locked_ok ||
         firth_charlm_check_params(&prm, &perr) != FIRTH_OK) {
         firth_fail(err, FIRTH_ERR_INPUT, "'%s' is corrupt: its header holds impossible sizes "
                    "or settings", path);

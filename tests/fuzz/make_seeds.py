@@ -268,15 +268,15 @@ def native_sum(h, block):
 
 
 # --- character-model checkpoints (firth charlm train) ------------------------------------------
-CLM_HEADER = 200  # version 4; version 3's has no weight_decay (the f64 at 128..136), version 2's
+CLM_HEADER = 208  # version 4; version 3's has no weight_decay, dropout_locked (128..144), version 2's
                   # no wdrop, ema either (112..128), version 1's no lr_decay, lr_decay_after (96..112)
 
 def charlm_old(data, version):
-    """A version 4 checkpoint without a weight average or weight decay rewritten as version 1, 2
-    or 3 (which loaders still read)."""
+    """A version 4 checkpoint without a weight average, weight decay or locked dropout rewritten
+    as version 1, 2 or 3 (which loaders still read)."""
     V = struct.unpack_from("<I", data, 16)[0]
     n = struct.unpack_from("<Q", data, CLM_HEADER - 8)[0]
-    head = bytearray(data[:{1: 96, 2: 112, 3: 128}[version]] + data[136:CLM_HEADER])
+    head = bytearray(data[:{1: 96, 2: 112, 3: 128}[version]] + data[144:CLM_HEADER])
     struct.pack_into("<I", head, 8, version)
     body = data[CLM_HEADER:len(data) - 8]
     sizes = [4 * V, 4 * n, 4 * n, 4 * n, len(body) - 4 * V - 12 * n]
@@ -302,7 +302,8 @@ try:
                        ("wdrop_ema", ["--layers", "2", "--hidden", "3", "--seq", "3", "--batch", "2",
                                       "--wdrop", "0.3", "--ema", "0.9"]),
                        ("weight_decay", ["--layers", "1", "--hidden", "3", "--seq", "3", "--batch", "2",
-                                         "--weight-decay", "0.5"])]:
+                                         "--weight-decay", "0.5", "--dropout", "0.3",
+                                         "--dropout-locked", "1"])]:
         out = os.path.join(tmp, name + ".clm")
         subprocess.run([FIRTH, "charlm", "train", "--input", text, "--output", out, "--steps", "3",
                         "--eval-every", "2", "--quiet"] + args, check=True)
@@ -330,7 +331,7 @@ try:
     struct.pack_into("<f", bad, CLM_HEADER + 4 * struct.unpack_from("<I", data, 16)[0], float("nan"))
     put("charlm", "nan_weight", bytes(bad))
     bad = bytearray(data)
-    struct.pack_into("<Q", bad, 160, 2**63)  # chunk
+    struct.pack_into("<Q", bad, 168, 2**63)  # chunk
     put("charlm", "chunk_far", bytes(bad))
     bad = bytearray(data)
     struct.pack_into("<II", bad, CLM_HEADER, 0x62, 0x61)  # vocabulary out of order
