@@ -2,17 +2,17 @@
 # charlm_30min.sh - issue 6's quality target: a 2 x 512 character LSTM trained on tinyshakespeare
 # for 30 minutes on this machine, then `charlm eval` on the validation split (the last 5 % of
 # the text) read as 32 streams and as one stream. The recipe is bench/RESULTS.md's best so far:
-# dropout between layers, weight drop on the recurrent matrices, Adam's rate held at LR for
-# HOLD steps and then brought down towards zero in --resume phases of PHASE steps (the rates in
-# RATES), all under one `timeout -s INT` (an interrupted phase still writes its checkpoint).
+# dropout between layers, weight drop on the recurrent matrices, AdamW's weight decay 0.25
+# (ARGS), Adam's rate held at LR for HOLD steps and then brought down towards zero in --resume
+# phases of PHASE steps (the rates in RATES), all under one `timeout -s INT` (an interrupted phase still writes its checkpoint).
 #
 #   make all && bench/charlm_30min.sh                      # about 30 minutes, both cores
 #   SECONDS_LIMIT=60 HIDDEN=128 HOLD=40 PHASE=10 bench/charlm_30min.sh    # smoke test
 #
 # Environment: TEXT (tinyshakespeare), FIRTH (build/firth), OUT (bench/out), NAME (charlm_30min),
 # SECONDS_LIMIT (1800), LAYERS (2), HIDDEN (512), SEQ (50), BATCH (64), LR (2e-3), DROPOUT, WDROP,
-# HOLD, PHASE (400), RATES, ARGS (more options for the first phase, which later ones keep, e.g.
-# ARGS="--weight-decay 0.1"), LATE (more options for every later phase, e.g. LATE="--dropout 0.35":
+# HOLD, PHASE (400), RATES, ARGS (more options for the first phase, which later ones keep;
+# default "--weight-decay 0.25", ARGS= for none), LATE (more options for every later phase, e.g. LATE="--dropout 0.35":
 # the sixteenth run), THREADS (2), SEED (1). Unset OPENBLAS_CORETYPE to let OpenBLAS pick
 # this CPU's kernels (AVX-512 on the bench machine). Holds /tmp/firth-bench.lock, as the other
 # benchmarks do; nothing else should run beside it.
@@ -33,7 +33,7 @@ WDROP=${WDROP:-0.1}
 HOLD=${HOLD:-2600}
 PHASE=${PHASE:-400}
 RATES=${RATES:-"1.8e-3 1.47e-3 1.13e-3 8e-4 4.7e-4 1.5e-4 5e-5"}
-ARGS=${ARGS:-}
+ARGS=${ARGS---weight-decay 0.25}
 LATE=${LATE:-}
 THREADS=${THREADS:-2}
 SEED=${SEED:-1}
