@@ -601,19 +601,20 @@ void firth_charlm_adam(float *restrict params, const float *restrict grads, floa
     }
 }
 
+static void scale(float *restrict x, size_t n, float f) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) x[i] *= f;
+}
+
 /* AdamW's decoupled decay (torch.optim.AdamW): the matrices' weights times 1 - lr x wd before
  * the Adam step; the biases (b of each layer, by) stay. */
 static void decay_matrices(firth_charlm *m, double lr) {
     const float f = (float)(1.0 - lr * m->p.weight_decay);
     const charlm_offsets *o = &m->off;
-    size_t from = o->emb; /* emb, then per layer wx and wh before b, then wy before by */
-    for (int l = 0; l <= m->p.layers; l++) {
-        size_t to = l < m->p.layers ? o->b[l] : o->by;
-        float *p = m->params;
-#pragma omp simd
-        for (size_t i = from; i < to; i++) p[i] *= f;
-        from = to + round16(l < m->p.layers ? 4 * (size_t)m->p.hidden : (size_t)m->V);
-    }
+    scale(m->params + o->emb, o->wx[0] - o->emb, f); /* the embedding (none with one-hot) */
+    for (int l = 0; l < m->p.layers; l++) /* wx and wh, which lie before b */
+        scale(m->params + o->wx[l], o->b[l] - o->wx[l], f);
+    scale(m->params + o->wy, o->by - o->wy, f);
 }
 
 /* After step t (1-based): avg <- d avg + (1 - d) params, d = min(ema, (1 + t) / (10 + t)). */
