@@ -110,7 +110,7 @@ static const char *const train_usage =
 typedef struct optim_given {
     double lr, lr_decay;
     int lr_decay_after, dropout_locked;
-    double dropout, wdrop, weight_decay, clip;
+    double dropout, input_dropout, wdrop, weight_decay, clip;
 } optim_given;
 
 /* Sets the given ones in p (a new model's defaults, or a resumed model's settings). */
@@ -120,6 +120,7 @@ static void given_optim(firth_charlm_params *p, const optim_given *g) {
     if (g->lr_decay_after >= 0) p->lr_decay_after = g->lr_decay_after;
     if (!isnan(g->dropout)) p->dropout = g->dropout;
     if (g->dropout_locked >= 0) p->dropout_locked = g->dropout_locked;
+    if (!isnan(g->input_dropout)) p->input_dropout = g->input_dropout;
     if (!isnan(g->wdrop)) p->wdrop = g->wdrop;
     if (!isnan(g->weight_decay)) p->weight_decay = g->weight_decay;
     if (!isnan(g->clip)) p->clip = g->clip;
@@ -130,7 +131,7 @@ static int cmd_charlm_train(int argc, char **argv) {
     /* -1 / NaN: not given (a resumed run keeps the checkpoint's value) */
     int layers = -1, hidden = -1, embed = -1, seq = -1, batch = -1, threads = 1, quiet = 0;
     double val_frac = NAN, ema = NAN, epochs = 0;
-    optim_given o_given = {NAN, NAN, -1, -1, NAN, NAN, NAN, NAN};
+    optim_given o_given = {NAN, NAN, -1, -1, NAN, NAN, NAN, NAN, NAN};
     uint64_t steps = 0, eval_every = 1000, ckpt_every = 1000, seed = 1;
     const char *input = NULL, *output = NULL, *resume = NULL;
     const cli_opt opts[] = {
@@ -156,6 +157,9 @@ static int cmd_charlm_train(int argc, char **argv) {
         {"--dropout-locked", OPT_INT, &o_given.dropout_locked, 0, 1, NULL, "0|1",
          "1: one dropout mask per stream and unit for all --seq time steps of a step (locked / "
          "variational dropout, as AWD-LSTM); 0 (default): a new mask every time step"},
+        {"--input-dropout", OPT_DOUBLE, &o_given.input_dropout, 0, 0.99, NULL, "P",
+         "input dropout: each training character's input (one-hot or embedding row) is dropped "
+         "with probability P, the others scaled by 1 / (1 - P) (AWD-LSTM's dropouti; default 0)"},
         {"--wdrop", OPT_DOUBLE, &o_given.wdrop, 0, 0.99, NULL, "P",
          "weight drop: each step drops this share of every layer's recurrent weights "
          "(DropConnect, as AWD-LSTM; default 0)"},

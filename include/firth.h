@@ -751,6 +751,10 @@ typedef struct firth_charlm_params {
     int dropout_locked; /* 0 (default): dropout draws a new mask for every time step; 1: one mask
                          * per stream and unit, held for all seq time steps of a training step
                          * (locked or variational dropout: Gal & Ghahramani 2016, AWD-LSTM) */
+    double input_dropout; /* in [0, 1): while training, each input character (its one-hot or
+                           * embedding row) is dropped with this probability and the others are
+                           * scaled by 1 / (1 - input_dropout) (AWD-LSTM's dropouti, per
+                           * character); default 0 (off) */
     uint64_t seed;   /* weights and dropout masks, default 1 */
 } firth_charlm_params;
 
@@ -775,8 +779,8 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err);
 const firth_charlm_params *firth_charlm_get_params(const firth_charlm *model);
 /* Training steps done so far (over all runs that led to this checkpoint). */
 uint64_t firth_charlm_steps_done(const firth_charlm *model);
-/* The optimiser's settings (lr, lr_decay, lr_decay_after, dropout, dropout_locked, wdrop,
- * weight_decay, clip) may change between runs; every other field of `params` must equal the model's
+/* The optimiser's settings (lr, lr_decay, lr_decay_after, dropout, dropout_locked,
+ * input_dropout, wdrop, weight_decay, clip) may change between runs; every other field of `params` must equal the model's
  * (FIRTH_ERR_PARAM otherwise). */
 firth_status firth_charlm_set_optim(firth_charlm *model, const firth_charlm_params *params,
                                     firth_error *err);

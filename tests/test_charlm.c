@@ -239,14 +239,16 @@ static void test_charlm_finite_differences(void) {
  * pass's loss, with dropout it does not, and some but not all of the top layer's mask is zero.
  * The same for weight drop (a mask over each layer's recurrent weights, drawn per pass), alone
  * and with dropout: a dropped weight's gradient is exactly 0. And for locked dropout, whose
- * masks repeat the first time step's at every later one. */
+ * masks repeat the first time step's at every later one. And for input dropout (one-hot and
+ * embedded input), alone and with dropout: some but not all input characters are dropped. */
 static void test_charlm_dropout_gradients(void) {
-    const int V = 5, E = 0, H = 4, T = 3, B = 2;
-    const struct { int L; double dropout, wdrop; int locked; } cases[] = {
-        {1, 0.3, 0, 0}, {2, 0.3, 0, 0}, {1, 0, 0.4, 0}, {2, 0, 0.4, 0}, {2, 0.3, 0.4, 0},
-        {2, 0.3, 0, 1}, {3, 0.4, 0.4, 1}};
+    const int V = 5, H = 4, T = 3, B = 2;
+    const struct { int L; double dropout, wdrop; int locked; double idrop; int E; } cases[] = {
+        {1, 0.3, 0, 0, 0, 0}, {2, 0.3, 0, 0, 0, 0}, {1, 0, 0.4, 0, 0, 0}, {2, 0, 0.4, 0, 0, 0},
+        {2, 0.3, 0.4, 0, 0, 0}, {2, 0.3, 0, 1, 0, 0}, {3, 0.4, 0.4, 1, 0, 0},
+        {1, 0, 0, 0, 0.4, 0}, {2, 0.3, 0, 0, 0.4, 0}, {2, 0.3, 0, 0, 0.4, 3}};
     for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
-        const int L = cases[ci].L;
+        const int L = cases[ci].L, E = cases[ci].E;
         firth_charlm *m = tiny_model(V, E, L, H, T, B);
         if (!m) return;
         firth_rng rng;
@@ -260,7 +262,7 @@ static void test_charlm_dropout_gradients(void) {
         CHECK(same == plain, "dropout 0: training loss %.17g, evaluation loss %.17g", same, plain);
         firth_charlm_params q = m->p;
         q.dropout = cases[ci].dropout, q.wdrop = cases[ci].wdrop;
-        q.dropout_locked = cases[ci].locked;
+        q.dropout_locked = cases[ci].locked, q.input_dropout = cases[ci].idrop;
         firth_error err = {0};
         CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_OK &&
                   firth_charlm_work_train(m, &err) == FIRTH_OK,
@@ -269,9 +271,13 @@ static void test_charlm_dropout_gradients(void) {
         memset(s, 0, sn * 4);
         memset(m->grads, 0, m->off.n * 4);
         double masked = firth_charlm_forward_backward(m, T, B, ids, tgt, s, 1);
-        CHECK(masked != plain, "%d layer(s), dropout %g, wdrop %g: the loss stayed as it was", L,
-              q.dropout, q.wdrop);
-        int zeros = 0, wzeros = 0, wgrad0 = 0, wn = q.wdrop > 0 ? L * H * 4 * H : 0;
+        CHECK(masked != plain, "%d layer(s), dropout %g, wdrop %g, input dropout %g: the loss "
+              "stayed as it was", L, q.dropout, q.wdrop, q.input_dropout);
+        int zeros = 0, wzeros = 0, wgrad0 = 0, wn = q.wdrop > 0 ? L * H * 4 * H : 0, izeros = 0;
+        if (q.input_dropout > 0) {
+            for (int k = 0; k < T * B; k++) izeros += m->imask[k] == 0.0f;
+            CHECK(izeros > 0 && izeros < T * B, "input mask: %d of %d zero", izeros, T * B);
+        }
         if (q.dropout > 0) {
             for (int k = 0; k < T * B * H; k++) zeros += m->mask[k] == 0.0f; /* slot 0: top */
             CHECK(zeros > 0 && zeros < T * B * H, "top-layer mask: %d of %d zero", zeros,
@@ -318,10 +324,11 @@ static void test_charlm_dropout_gradients(void) {
             worst = e > worst ? e : worst;
             bad += e > 5e-4;
         }
-        printf("    dropout %g%s, wdrop %g, %d layer(s): %d parameters, largest difference %.3g; "
-               "top mask %d of %d zero, weight mask %d of %d\n", q.dropout,
-               q.dropout_locked ? " (locked)" : "", q.wdrop, L, tested, worst, zeros, T * B * H,
-               wzeros, wn);
+        printf("    dropout %g%s, wdrop %g, input dropout %g, %d layer(s), embed %d: %d "
+               "parameters, largest difference %.3g; top mask %d of %d zero, weight mask %d of "
+               "%d, input mask %d of %d\n", q.dropout, q.dropout_locked ? " (locked)" : "",
+               q.wdrop, q.input_dropout, L, E, tested, worst, zeros, T * B * H, wzeros, wn,
+               izeros, T * B);
         CHECK(bad == 0 && tested > 50, "%d of %d gradients differ by more than 5e-4 (worst %g)",
               bad, tested, worst);
         free(g), free(s);
@@ -581,7 +588,7 @@ static firth_charlm_params ckpt_params(void) {
     p.hidden = 12, p.seq = 10, p.batch = 4, p.embed = 6, p.dropout = 0.25, p.val_frac = 0.1;
     p.lr_decay = 0.8, p.lr_decay_after = 1; /* the resume test crosses an epoch: decay acts */
     p.wdrop = 0.2, p.ema = 0.9; /* weight masks from the RNG; the average in the checkpoint */
-    p.weight_decay = 0.1, p.dropout_locked = 1;
+    p.weight_decay = 0.1, p.dropout_locked = 1, p.input_dropout = 0.15;
     return p;
 }
 
@@ -605,7 +612,8 @@ static void test_charlm_checkpoint_round_trip(void) {
                   x->lr_decay == y->lr_decay && x->lr_decay_after == y->lr_decay_after &&
                   x->wdrop == y->wdrop && x->ema == y->ema &&
                   x->weight_decay == y->weight_decay &&
-                  x->dropout_locked == y->dropout_locked && x->seed == y->seed,
+                  x->dropout_locked == y->dropout_locked &&
+                  x->input_dropout == y->input_dropout && x->seed == y->seed,
               "settings differ");
         CHECK(a->V == b->V && memcmp(a->vocab, b->vocab, (size_t)a->V * 4) == 0, "vocab");
         CHECK(a->off.n == b->off.n && memcmp(a->params, b->params, a->off.n * 4) == 0 &&
@@ -767,13 +775,16 @@ static void test_charlm_lr_decay_trains(void) {
  *   tests/fixtures/charlm_v2.clm: version 2, firth a1fc9f3 (before weight drop and the weight
  *     average), ARGS --dropout 0.1 --lr-decay 0.9 --lr-decay-after 1;
  *   tests/fixtures/charlm_v3.clm: version 3, firth 8e734c5 (before weight decay), ARGS
- *     --dropout 0.1 --lr-decay 0.9 --lr-decay-after 1 --wdrop 0.2.
- * Each loads with the settings it was trained with (and no weight decay; versions 1 and 2 wdrop 0,
- * no average; version 1 no decay); training the same 3 steps now gives the same weights and moments bit for bit (nothing
+ *     --dropout 0.1 --lr-decay 0.9 --lr-decay-after 1 --wdrop 0.2;
+ *   tests/fixtures/charlm_v4.clm: version 4, firth da991ca (before input dropout), ARGS
+ *     --dropout 0.1 --lr-decay 0.9 --lr-decay-after 1 --wdrop 0.2 --weight-decay 0.1
+ *     --dropout-locked 1.
+ * Each loads with the settings it was trained with (and no input dropout; versions 1-3 no weight
+ * decay, no locked dropout; versions 1 and 2 wdrop 0, no average; version 1 no decay); training the same 3 steps now gives the same weights and moments bit for bit (nothing
  * changed for these settings), and it trains on and saves as the current version. */
 #define OLD_LINE "the cat sat on the mat. a dog ran.\n"
 static void old_checkpoint(const char *name, double dropout, double decay, int after,
-                           double wdrop) {
+                           double wdrop, double weight_decay, int locked) {
     openblas_set_num_threads(1);
     char *path = fixture_path(name);
     char *dir = tu_mkdtemp(), *out = tu_path(dir, "now.clm");
@@ -787,6 +798,7 @@ static void old_checkpoint(const char *name, double dropout, double decay, int a
     firth_charlm_params p = firth_charlm_default_params();
     p.layers = 1, p.hidden = 4, p.seq = 5, p.batch = 2, p.seed = 7;
     p.dropout = dropout, p.lr_decay = decay, p.lr_decay_after = after, p.wdrop = wdrop;
+    p.weight_decay = weight_decay, p.dropout_locked = locked;
     firth_charlm *now = firth_charlm_new(text, n, &p, &err);
     firth_charlm_train_opts o = {.steps = 3};
     CHECK(now && firth_charlm_train(now, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s",
@@ -794,10 +806,12 @@ static void old_checkpoint(const char *name, double dropout, double decay, int a
     if (old && now) {
         CHECK(old->p.lr_decay == decay && old->p.lr_decay_after == after &&
                   old->p.dropout == dropout && old->p.wdrop == wdrop && old->p.ema == 0 &&
-                  old->p.weight_decay == 0 && old->p.dropout_locked == 0 &&
-                  !old->avg && old->p.hidden == 4 && old->step == 3,
-              "%s settings: decay %g after %d, dropout %g, wdrop %g, ema %g, step %llu", name,
-              old->p.lr_decay, old->p.lr_decay_after, old->p.dropout, old->p.wdrop, old->p.ema,
+                  old->p.weight_decay == weight_decay && old->p.dropout_locked == locked &&
+                  old->p.input_dropout == 0 && !old->avg && old->p.hidden == 4 && old->step == 3,
+              "%s settings: decay %g after %d, dropout %g, wdrop %g, ema %g, weight decay %g, "
+              "locked %d, input dropout %g, step %llu", name, old->p.lr_decay,
+              old->p.lr_decay_after, old->p.dropout, old->p.wdrop, old->p.ema,
+              old->p.weight_decay, old->p.dropout_locked, old->p.input_dropout,
               (unsigned long long)old->step);
         CHECK(old->off.n == now->off.n && memcmp(old->params, now->params, now->off.n * 4) == 0 &&
                   memcmp(old->m, now->m, now->off.n * 4) == 0 && old->rng.state == now->rng.state,
@@ -810,7 +824,7 @@ static void old_checkpoint(const char *name, double dropout, double decay, int a
         unsigned char *b = tu_read(out, &bytes);
         uint32_t ver = 0;
         if (b && bytes > 12) memcpy(&ver, b + 8, 4);
-        CHECK(back && back->step == 5 && ver == 4, "%s resaved: version %u, %s", name, ver,
+        CHECK(back && back->step == 5 && ver == 5, "%s resaved: version %u, %s", name, ver,
               back ? "" : err.message);
         firth_charlm_free(back), free(b);
     }
@@ -818,10 +832,17 @@ static void old_checkpoint(const char *name, double dropout, double decay, int a
     free(text), free(path), free(out), tu_rmdir(dir);
 }
 
-static void test_charlm_version1_checkpoint(void) { old_checkpoint("charlm_v1.clm", 0, 1, 10, 0); }
-static void test_charlm_version2_checkpoint(void) { old_checkpoint("charlm_v2.clm", .1, .9, 1, 0); }
+static void test_charlm_version1_checkpoint(void) {
+    old_checkpoint("charlm_v1.clm", 0, 1, 10, 0, 0, 0);
+}
+static void test_charlm_version2_checkpoint(void) {
+    old_checkpoint("charlm_v2.clm", .1, .9, 1, 0, 0, 0);
+}
 static void test_charlm_version3_checkpoint(void) {
-    old_checkpoint("charlm_v3.clm", .1, .9, 1, .2);
+    old_checkpoint("charlm_v3.clm", .1, .9, 1, .2, 0, 0);
+}
+static void test_charlm_version4_checkpoint(void) {
+    old_checkpoint("charlm_v4.clm", .1, .9, 1, .2, .1, 1);
 }
 
 /* The average against its definition, computed here in double from the weights after each step
@@ -883,8 +904,12 @@ static void test_charlm_ema(void) {
     firth_charlm_params q = m->p;
     q.ema = 0;
     CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_ERR_PARAM, "switching ema off accepted");
-    q = m->p, q.wdrop = 0.3, q.weight_decay = 0.2, q.dropout_locked = 1;
-    CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_OK, "%s", err.message);
+    q = m->p, q.wdrop = 0.3, q.weight_decay = 0.2, q.dropout_locked = 1, q.input_dropout = 0.2;
+    CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_OK && m->p.input_dropout == 0.2, "%s",
+          err.message);
+    q.input_dropout = 1;
+    CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_ERR_PARAM, "input dropout 1 accepted");
+    q.input_dropout = 0.2;
     q.weight_decay = 1.0 / q.lr; /* the factor 1 - lr x wd would be 0 */
     CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_ERR_PARAM, "lr x weight decay 1 accepted");
     q.weight_decay = -0.1;
@@ -955,6 +980,7 @@ const test_case tests_charlm[] = {
     {"charlm_version1_checkpoint", test_charlm_version1_checkpoint},
     {"charlm_version2_checkpoint", test_charlm_version2_checkpoint},
     {"charlm_version3_checkpoint", test_charlm_version3_checkpoint},
+    {"charlm_version4_checkpoint", test_charlm_version4_checkpoint},
     {"charlm_ema", test_charlm_ema},
     {"charlm_adam", test_charlm_adam},
     {"charlm_weight_decay", test_charlm_weight_decay},

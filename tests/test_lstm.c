@@ -3,8 +3,8 @@
  * References:
  *  1. the vectorised sigmoid and tanh against libm (double) on a dense grid over [-30, 30];
  *  2. the fast layer (batched sgemm, fused gates) against the naive loops, dense and one-hot
- *     input, odd sizes (vector remainders), non-zero initial state: activations, states and every
- *     gradient;
+ *     input (one-hot also with per-row input scales, as input dropout), odd sizes (vector
+ *     remainders), non-zero initial state: activations, states and every gradient;
  *  3. central finite differences of a loss sum_t r_t . h_t (r random) computed from the FAST
  *     forward, against the fast backward: every weight, bias, input and initial-state gradient.
  * The PyTorch comparison of the whole model is in test_charlm.c. Largest differences printed. */
@@ -54,6 +54,7 @@ typedef struct layer {
     int T, B, I, H, onehot;
     float *x, *wx, *wh, *b, *h0, *c0, *dh;
     int32_t *ids;
+    float *scale; /* one-hot mode 2: the rows' input scales (input dropout), else NULL */
     firth_lstm_acts a;
     float *gwx, *gwh, *gb, *dx, *dh0, *dc0;
 } layer;
@@ -73,6 +74,12 @@ static void layer_init(layer *L, int T, int B, int I, int H, int onehot, uint64_
     fill(&rng, L->wh, (size_t)H * G, 0.6), fill(&rng, L->b, G, 0.5);
     fill(&rng, L->h0, BH, 0.8), fill(&rng, L->c0, BH, 1.5), fill(&rng, L->dh, TB * H, 1.0);
     for (size_t r = 0; r < TB; r++) L->ids[r] = (int32_t)firth_rng_below(&rng, (uint32_t)I);
+    L->scale = NULL;
+    if (onehot == 2) { /* dropped (0) or kept and scaled by 1 / (1 - 0.3), a third dropped */
+        L->scale = malloc(TB * sizeof(float));
+        for (size_t r = 0; r < TB; r++)
+            L->scale[r] = firth_rng_below(&rng, 3) == 0 ? 0.0f : (float)(1.0 / 0.7);
+    }
     L->a.gates = calloc(TB * G, sizeof(float)), L->a.dgates = calloc(TB * G, sizeof(float));
     L->a.c = calloc((T + 1) * BH, sizeof(float)), L->a.h = calloc((T + 1) * BH, sizeof(float));
     L->a.tc = calloc(TB * H, sizeof(float)), L->a.dhc = calloc(2 * BH, sizeof(float));
@@ -85,7 +92,7 @@ static void layer_free(layer *L) {
     free(L->x), free(L->ids), free(L->wx), free(L->wh), free(L->b), free(L->h0), free(L->c0);
     free(L->dh), free(L->a.gates), free(L->a.dgates), free(L->a.c), free(L->a.h), free(L->a.tc);
     free(L->a.dhc), free(L->gwx), free(L->gwh), free(L->gb), free(L->dx), free(L->dh0);
-    free(L->dc0);
+    free(L->dc0), free(L->scale);
 }
 
 static void run_forward(layer *L, int naive) {
@@ -94,7 +101,8 @@ static void run_forward(layer *L, int naive) {
     memcpy(L->a.c, L->c0, BH * sizeof(float));
     firth_lstm_weights w = {L->wx, L->wh, L->b};
     (naive ? firth_lstm_forward_naive : firth_lstm_forward)(
-        L->T, L->B, L->I, L->H, L->onehot ? NULL : L->x, L->onehot ? L->ids : NULL, &w, &L->a);
+        L->T, L->B, L->I, L->H, L->onehot ? NULL : L->x, L->onehot ? L->ids : NULL, L->scale, &w,
+        &L->a);
 }
 
 static void run_backward(layer *L, int naive) {
@@ -105,8 +113,8 @@ static void run_backward(layer *L, int naive) {
     firth_lstm_weights w = {L->wx, L->wh, L->b};
     firth_lstm_grads g = {L->gwx, L->gwh, L->gb};
     (naive ? firth_lstm_backward_naive : firth_lstm_backward)(
-        L->T, L->B, L->I, L->H, L->onehot ? NULL : L->x, L->onehot ? L->ids : NULL, &w, &L->a,
-        L->dh, &g, L->onehot ? NULL : L->dx, L->dh0, L->dc0);
+        L->T, L->B, L->I, L->H, L->onehot ? NULL : L->x, L->onehot ? L->ids : NULL, L->scale, &w,
+        &L->a, L->dh, &g, L->onehot ? NULL : L->dx, L->dh0, L->dc0);
 }
 
 static double maxdiff(const float *a, const float *b, size_t n) {
@@ -127,7 +135,7 @@ static float *dup(const float *x, size_t n) {
 
 static void test_lstm_fast_vs_naive(void) {
     const int shapes[][5] = {{5, 3, 7, 6, 0}, {4, 2, 9, 33, 0}, {6, 4, 11, 17, 1}, {1, 1, 3, 5, 0},
-                             {3, 5, 20, 64, 1}};
+                             {3, 5, 20, 64, 1}, {5, 4, 9, 19, 2}};
     double worst = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         const int *d = shapes[s];
@@ -153,7 +161,7 @@ static void test_lstm_fast_vs_naive(void) {
             double e = maxdiff(cmp[k].a, cmp[k].b, cmp[k].n);
             worst = e > worst ? e : worst;
             CHECK(e < 2e-5, "shape T%d B%d I%d H%d %s: %s differs by %.3g", d[0], d[1], d[2],
-                  d[3], d[4] ? "one-hot" : "dense", cmp[k].name, e);
+                  d[3], d[4] == 2 ? "one-hot scaled" : d[4] ? "one-hot" : "dense", cmp[k].name, e);
         }
         layer_free(&F), layer_free(&N);
     }
@@ -187,7 +195,7 @@ static double fd_one(layer *L, float *p, double an, double *worst_abs) {
 }
 
 static void test_lstm_finite_differences(void) {
-    for (int onehot = 0; onehot < 2; onehot++) {
+    for (int onehot = 0; onehot < 3; onehot++) {
         layer L;
         layer_init(&L, 4, 3, 5, 4, onehot, 7 + onehot);
         run_forward(&L, 0);
@@ -206,7 +214,7 @@ static void test_lstm_finite_differences(void) {
         for (size_t k = 0; k < BH; k++) bad += fd_one(&L, &L.h0[k], dh0[k], &worst) > tol;
         for (size_t k = 0; k < BH; k++) bad += fd_one(&L, &L.c0[k], dc0[k], &worst) > tol;
         printf("    finite differences (%s input): largest difference %.3g (tolerance %.0e)\n",
-               onehot ? "one-hot" : "dense", worst, tol);
+               onehot == 2 ? "one-hot scaled" : onehot ? "one-hot" : "dense", worst, tol);
         CHECK(bad == 0, "%d gradients differ from finite differences by more than %g (worst %g)",
               bad, tol, worst);
         free(gwx), free(gwh), free(gb), free(dx), free(dh0), free(dc0);

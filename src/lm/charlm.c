@@ -25,7 +25,8 @@ firth_charlm_params firth_charlm_default_params(void) {
                              .lr = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
                              .dropout = 0.0, .clip = 5.0, .val_frac = 0.05, .lr_decay = 1.0,
                              .lr_decay_after = 10, .wdrop = 0.0, .ema = 0.0,
-                             .weight_decay = 0.0, .dropout_locked = 0, .seed = 1};
+                             .weight_decay = 0.0, .dropout_locked = 0, .input_dropout = 0.0,
+                             .seed = 1};
     return p;
 }
 
@@ -68,6 +69,9 @@ firth_status firth_charlm_check_params(const firth_charlm_params *p, firth_error
     if (!(p->weight_decay >= 0 && p->lr * p->weight_decay < 1))
         return firth_fail(err, FIRTH_ERR_PARAM, "weight-decay must be >= 0 with lr x "
                           "weight-decay < 1, not %g (lr %g)", p->weight_decay, p->lr);
+    if (!(p->input_dropout >= 0 && p->input_dropout < 1))
+        return firth_fail(err, FIRTH_ERR_PARAM, "input-dropout must be in [0, 1), not %g",
+                          p->input_dropout);
     if (p->dropout_locked != 0 && p->dropout_locked != 1)
         return firth_fail(err, FIRTH_ERR_PARAM, "dropout-locked must be 0 or 1, not %d",
                           p->dropout_locked);
@@ -116,13 +120,13 @@ static void free_work(firth_charlm *m) {
         }
     free(m->acts);
     firth_free_aligned(m->xemb), firth_free_aligned(m->dxemb);
-    firth_free_aligned(m->xin), firth_free_aligned(m->mask);
+    firth_free_aligned(m->xin), firth_free_aligned(m->mask), firth_free_aligned(m->imask);
     firth_free_aligned(m->dbuf[0]), firth_free_aligned(m->dbuf[1]);
     firth_free_aligned(m->logits);
     free(m->ids), free(m->tgt);
     firth_free_aligned(m->eval_state);
     m->eval_state = NULL;
-    m->acts = NULL, m->xemb = m->dxemb = m->xin = m->mask = NULL;
+    m->acts = NULL, m->xemb = m->dxemb = m->xin = m->mask = m->imask = NULL;
     m->dbuf[0] = m->dbuf[1] = m->logits = NULL;
     m->ids = m->tgt = NULL;
     m->work_T = m->work_B = 0;
@@ -165,7 +169,7 @@ static double work_bytes(const firth_charlm *m, int T, int B) {
     double TB = (double)T * B, H = m->p.hidden, G = 4.0 * H, E = m->p.embed, L = m->p.layers;
     return 4.0 * (L * (TB * (2.0 * G + H) + ((double)T + 1) * B * 2.0 * H + 4.0 * B * H) +
                   TB * (2.0 * E + 2.0 * H + (double)m->V + 2.0 * L * H) +
-                  2.0 * TB);
+                  3.0 * TB);
 }
 
 static firth_status too_big(double need, firth_error *err) {
@@ -198,6 +202,7 @@ firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err) 
     if (E) m->xemb = zalloc(TB * E, &fail), m->dxemb = zalloc(TB * E, &fail);
     /* dropout: slot l > 0 the input of layer l, slot 0 the top layer's output */
     m->xin = zalloc(L * TB * H, &fail), m->mask = zalloc(L * TB * H, &fail);
+    m->imask = zalloc(TB, &fail);
     m->dbuf[0] = zalloc(TB * H, &fail), m->dbuf[1] = zalloc(TB * H, &fail);
     m->logits = zalloc(TB * (size_t)m->V, &fail);
     m->ids = calloc(TB, sizeof *m->ids), m->tgt = calloc(TB, sizeof *m->tgt);
@@ -406,8 +411,8 @@ firth_status firth_charlm_set_optim(firth_charlm *m, const firth_charlm_params *
         p->beta2 != o->beta2 || p->eps != o->eps || p->val_frac != o->val_frac ||
         p->ema != o->ema || p->seed != o->seed)
         return firth_fail(err, FIRTH_ERR_PARAM, "only lr, lr-decay, lr-decay-after, dropout, "
-                          "dropout-locked, wdrop, weight-decay and clip can change on a trained "
-                          "model");
+                          "dropout-locked, input-dropout, wdrop, weight-decay and clip can change "
+                          "on a trained model");
     if (firth_charlm_check_params(p, err) != FIRTH_OK) return err ? err->status : FIRTH_ERR_PARAM;
     m->p = *p;
     return FIRTH_OK;
@@ -478,6 +483,7 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
     const int L = m->p.layers, H = m->p.hidden, E = m->p.embed, V = m->V;
     const size_t TB = (size_t)T * B, BH = (size_t)B * H;
     const int drop = train && m->p.dropout > 0, wd = train && m->p.wdrop > 0;
+    const int idrop = train && m->p.input_dropout > 0;
     const float keep_scale = drop ? (float)(1.0 / (1.0 - m->p.dropout)) : 1.0f;
     const size_t drawn = m->p.dropout_locked ? BH : TB * (size_t)H; /* of each dropout mask */
     const charlm_offsets *o = &m->off;
@@ -485,9 +491,21 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
     const float *P = !train && m->avg ? m->avg : m->params;
 
     if (wd) weight_drop(m);
-    if (E)
+    /* input dropout: each input character (its one-hot or embedding row) dropped or scaled */
+    const float *iscale = NULL;
+    if (idrop) {
+        const float ks = (float)(1.0 / (1.0 - m->p.input_dropout));
         for (size_t r = 0; r < TB; r++)
-            memcpy(m->xemb + r * E, P + o->emb + (size_t)ids[r] * E, E * sizeof(float));
+            m->imask[r] = firth_rng_double(&m->rng) < m->p.input_dropout ? 0.0f : ks;
+        iscale = m->imask;
+    }
+    if (E)
+        for (size_t r = 0; r < TB; r++) {
+            float *x = m->xemb + r * E;
+            memcpy(x, P + o->emb + (size_t)ids[r] * E, E * sizeof(float));
+            if (iscale)
+                for (int k = 0; k < E; k++) x[k] *= iscale[r];
+        }
     /* x_l: the input of layer l (NULL with ids for one-hot) */
     const float *xs[FIRTH_CHARLM_MAX_LAYERS];
     for (int l = 0; l < L; l++) {
@@ -504,7 +522,7 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
         }
         xs[l] = x;
         firth_lstm_weights w = layer_weights(m, P, l, wd);
-        firth_lstm_forward(T, B, layer_in(m, l), H, x, x ? NULL : ids, &w, a);
+        firth_lstm_forward(T, B, layer_in(m, l), H, x, x ? NULL : ids, x ? NULL : iscale, &w, a);
         memcpy(state + (size_t)(2 * l) * BH, a->h + (size_t)T * BH, BH * sizeof(float));
         memcpy(state + (size_t)(2 * l + 1) * BH, a->c + (size_t)T * BH, BH * sizeof(float));
     }
@@ -551,8 +569,8 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
         if (wd) memset(gwh, 0, HG * sizeof(float));
         firth_lstm_grads lg = {g + o->wx[l], gwh, g + o->b[l]};
         float *dx = l > 0 ? dbelow : (E ? m->dxemb : NULL);
-        firth_lstm_backward(T, B, layer_in(m, l), H, xs[l], xs[l] ? NULL : ids, &w, &m->acts[l],
-                            dh, &lg, dx, NULL, NULL);
+        firth_lstm_backward(T, B, layer_in(m, l), H, xs[l], xs[l] ? NULL : ids,
+                            xs[l] ? NULL : iscale, &w, &m->acts[l], dh, &lg, dx, NULL, NULL);
         if (wd) { /* d loss / d Wh = d loss / d (Wh x mask) x mask */
             const float *mask = m->wmask + (size_t)l * HG;
             float *dst = g + o->wh[l];
@@ -568,7 +586,8 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
         for (size_t r = 0; r < TB; r++) {
             float *dst = g + o->emb + (size_t)ids[r] * E;
             const float *src = m->dxemb + r * E;
-            for (int k = 0; k < E; k++) dst[k] += src[k];
+            const float s = iscale ? iscale[r] : 1.0f; /* the row went in times s */
+            for (int k = 0; k < E; k++) dst[k] += s * src[k];
         }
     return loss;
 }
@@ -872,8 +891,9 @@ out:
  *   char[8] "FIRTHCLM"; u32 version; u32 endian mark 0x01020304
  *   u32 V, layers, hidden, embed, seq, batch
  *   f64 lr, beta1, beta2, eps, dropout, clip, val_frac, lr_decay, lr_decay_after, wdrop, ema,
- *       weight_decay, dropout_locked (0 or 1)
- *                                   (version 3: no weight_decay, dropout_locked: read as 0;
+ *       weight_decay, dropout_locked (0 or 1), input_dropout
+ *                                   (version 4: no input_dropout: read as 0;
+ *                                   version 3 also no weight_decay, dropout_locked: read as 0;
  *                                   version 2 also no wdrop, ema: read as 0; version 1 also no
  *                                   lr_decay, lr_decay_after: read as 1 and 10)
  *   u64 seed, step, epoch, chunk, rng state, text bytes, text hash, n_params
@@ -884,9 +904,9 @@ out:
  *   u64 checksum of every byte before it
  */
 #define CKPT_MAGIC "FIRTHCLM"
-#define CKPT_VERSION 4u
+#define CKPT_VERSION 5u
 #define CKPT_ENDIAN 0x01020304u
-#define CKPT_F64 13 /* version 3: 11, version 2: 9, version 1: 7 */
+#define CKPT_F64 14 /* version 4: 13, version 3: 11, version 2: 9, version 1: 7 */
 #define CKPT_HEADER (8 + 4 * 2 + 4 * 6 + 8 * CKPT_F64 + 8 * 8)
 #define CKPT_HEADER_V1 (CKPT_HEADER - 8 * (CKPT_F64 - 7))
 
@@ -928,7 +948,7 @@ static void put_header(unsigned char *hd, const firth_charlm *m) {
                             m->p.eps,      m->p.dropout,  m->p.clip,
                             m->p.val_frac, m->p.lr_decay, (double)m->p.lr_decay_after,
                             m->p.wdrop,    m->p.ema,      m->p.weight_decay,
-                            (double)m->p.dropout_locked};
+                            (double)m->p.dropout_locked, m->p.input_dropout};
     for (int i = 0; i < CKPT_F64; i++) PUT(f64[i]);
     uint64_t u64[8] = {m->p.seed,    m->step,       m->epoch,     m->chunk,
                        m->rng.state, m->text_bytes, m->text_hash, (uint64_t)m->off.n};
@@ -1005,7 +1025,7 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
                    "versions 1 to %u", path, ver, CKPT_VERSION);
         goto fail;
     }
-    const int nf = ver == 1 ? 7 : ver == 2 ? 9 : ver == 3 ? 11 : CKPT_F64;
+    const int nf = ver == 1 ? 7 : ver == 2 ? 9 : ver == 3 ? 11 : ver == 4 ? 13 : CKPT_F64;
     const size_t hsize = CKPT_HEADER - 8 * (size_t)(CKPT_F64 - nf);
     if ((uint64_t)sb.st_size < hsize || fread(hd + 16, 1, hsize - 16, f) != hsize - 16) {
         firth_fail(err, FIRTH_ERR_INPUT, "'%s' is truncated: %lld bytes, shorter than the "
@@ -1022,13 +1042,14 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
     memcpy(u64, p, sizeof u64);
     if (ver == 1) f64[7] = 1.0, f64[8] = 10.0; /* no decay in version 1 */
     /* f64[9], f64[10] (wdrop, ema) stay 0 before version 3, f64[11], f64[12] (weight_decay,
-     * dropout_locked) before 4 */
+     * dropout_locked) before 4, f64[13] (input_dropout) before 5 */
     firth_charlm_params prm = {.layers = (int)u32[3], .hidden = (int)u32[4],
                                .embed = (int)u32[5], .seq = (int)u32[6], .batch = (int)u32[7],
                                .lr = f64[0], .beta1 = f64[1], .beta2 = f64[2], .eps = f64[3],
                                .dropout = f64[4], .clip = f64[5], .val_frac = f64[6],
                                .lr_decay = f64[7], .wdrop = f64[9], .ema = f64[10],
-                               .weight_decay = f64[11], .seed = u64[0]};
+                               .weight_decay = f64[11], .input_dropout = f64[13],
+                               .seed = u64[0]};
     uint32_t V = u32[2];
     firth_error perr;
     int after_ok = f64[8] >= 0 && f64[8] <= 1e9 && f64[8] == floor(f64[8]);

@@ -46,6 +46,7 @@ struct firth_charlm {
     float *xemb, *dxemb; /* (T B, E) embedded input and its gradient, when E > 0 */
     float *xin;          /* (L, T B, H) dropped-out input of layer l >= 1 (when dropout > 0) */
     float *mask;         /* (L, T B, H) dropout multipliers, 0 or 1 / (1 - p) */
+    float *imask;        /* (T B) input dropout multipliers, 0 or 1 / (1 - input_dropout) */
     /* weight drop (p.wdrop > 0; firth_charlm_work_train), each (L, H, 4H): this step's
      * multipliers (0 or 1 / (1 - wdrop)), the dropped recurrent weights Wh x mask, and their
      * gradient before the mask */

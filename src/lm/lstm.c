@@ -74,7 +74,7 @@ static inline void gate_row_forward(int H, float *restrict row, const float *res
 }
 
 void firth_lstm_forward(int T, int B, int NI, int H, const float *x, const int32_t *ids,
-                        const firth_lstm_weights *w, firth_lstm_acts *a) {
+                        const float *id_scale, const firth_lstm_weights *w, firth_lstm_acts *a) {
     const size_t G = 4 * (size_t)H, BH = (size_t)B * H, TB = (size_t)T * B;
     /* a = b + x Wx for all T steps at once */
     for (size_t r = 0; r < TB; r++) memcpy(a->gates + r * G, w->b, G * sizeof(float));
@@ -82,8 +82,10 @@ void firth_lstm_forward(int T, int B, int NI, int H, const float *x, const int32
         for (size_t r = 0; r < TB; r++) {
             float *restrict dst = a->gates + r * G;
             const float *restrict src = w->wx + (size_t)ids[r] * G;
+            const float s = id_scale ? id_scale[r] : 1.0f;
+            if (s == 0.0f) continue; /* a dropped input */
 #pragma omp simd
-            for (size_t k = 0; k < G; k++) dst[k] += src[k];
+            for (size_t k = 0; k < G; k++) dst[k] += s * src[k];
         }
     } else {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, (int)G, NI, 1.0f, x, NI,
@@ -126,8 +128,8 @@ static inline void gate_row_backward(int H, const float *restrict row, const flo
 }
 
 void firth_lstm_backward(int T, int B, int NI, int H, const float *x, const int32_t *ids,
-                         const firth_lstm_weights *w, firth_lstm_acts *a, const float *dh,
-                         firth_lstm_grads *g, float *dx, float *dh0, float *dc0) {
+                         const float *id_scale, const firth_lstm_weights *w, firth_lstm_acts *a,
+                         const float *dh, firth_lstm_grads *g, float *dx, float *dh0, float *dc0) {
     const size_t G = 4 * (size_t)H, BH = (size_t)B * H, TB = (size_t)T * B;
     float *dh_next = a->dhc, *dc_next = a->dhc + BH;
     memset(a->dhc, 0, 2 * BH * sizeof(float));
@@ -153,8 +155,10 @@ void firth_lstm_backward(int T, int B, int NI, int H, const float *x, const int3
         for (size_t r = 0; r < TB; r++) {
             float *restrict dst = g->wx + (size_t)ids[r] * G;
             const float *restrict src = a->dgates + r * G;
+            const float s = id_scale ? id_scale[r] : 1.0f;
+            if (s == 0.0f) continue;
 #pragma omp simd
-            for (size_t k = 0; k < G; k++) dst[k] += src[k];
+            for (size_t k = 0; k < G; k++) dst[k] += s * src[k];
         }
     } else {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, NI, (int)G, (int)TB, 1.0f, x, NI,
@@ -176,7 +180,8 @@ void firth_lstm_backward(int T, int B, int NI, int H, const float *x, const int3
 static float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 void firth_lstm_forward_naive(int T, int B, int NI, int H, const float *x, const int32_t *ids,
-                              const firth_lstm_weights *w, firth_lstm_acts *a) {
+                              const float *id_scale, const firth_lstm_weights *w,
+                              firth_lstm_acts *a) {
     const size_t G = 4 * (size_t)H, BH = (size_t)B * H;
     for (int t = 0; t < T; t++)
         for (int b = 0; b < B; b++) {
@@ -185,7 +190,8 @@ void firth_lstm_forward_naive(int T, int B, int NI, int H, const float *x, const
             for (size_t k = 0; k < G; k++) {
                 float s = w->b[k];
                 if (ids)
-                    s += w->wx[(size_t)ids[(size_t)t * B + b] * G + k];
+                    s += (id_scale ? id_scale[(size_t)t * B + b] : 1.0f) *
+                         w->wx[(size_t)ids[(size_t)t * B + b] * G + k];
                 else
                     for (int m = 0; m < NI; m++)
                         s += x[((size_t)t * B + b) * NI + m] * w->wx[(size_t)m * G + k];
@@ -206,8 +212,9 @@ void firth_lstm_forward_naive(int T, int B, int NI, int H, const float *x, const
 }
 
 void firth_lstm_backward_naive(int T, int B, int NI, int H, const float *x, const int32_t *ids,
-                               const firth_lstm_weights *w, firth_lstm_acts *a, const float *dh,
-                               firth_lstm_grads *g, float *dx, float *dh0, float *dc0) {
+                               const float *id_scale, const firth_lstm_weights *w,
+                               firth_lstm_acts *a, const float *dh, firth_lstm_grads *g, float *dx,
+                               float *dh0, float *dc0) {
     const size_t G = 4 * (size_t)H, BH = (size_t)B * H;
     float *dh_next = a->dhc, *dc_next = a->dhc + BH;
     memset(a->dhc, 0, 2 * BH * sizeof(float));
@@ -242,8 +249,9 @@ void firth_lstm_backward_naive(int T, int B, int NI, int H, const float *x, cons
             }
             for (size_t k = 0; k < G; k++) g->b[k] += drow[k];
             if (ids) {
+                float sc = id_scale ? id_scale[(size_t)t * B + b] : 1.0f;
                 for (size_t k = 0; k < G; k++)
-                    g->wx[(size_t)ids[(size_t)t * B + b] * G + k] += drow[k];
+                    g->wx[(size_t)ids[(size_t)t * B + b] * G + k] += sc * drow[k];
             } else {
                 const float *xr = x + ((size_t)t * B + b) * NI;
                 for (int m = 0; m < NI; m++) {

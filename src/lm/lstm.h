@@ -53,22 +53,25 @@ typedef struct firth_lstm_acts {
 } firth_lstm_acts;
 
 /* Forward over T steps from the state in acts->h[0], acts->c[0]. Exactly one of x (T, B, I) and
- * ids (T, B) is non-NULL. */
+ * ids (T, B) is non-NULL. With ids, id_scale (T, B) or NULL: the input of row r is id_scale[r]
+ * times the one-hot row of ids[r] (input dropout: 0 or 1 / (1 - p)); NULL is all ones. */
 void firth_lstm_forward(int T, int B, int I_, int H, const float *x, const int32_t *ids,
-                        const firth_lstm_weights *w, firth_lstm_acts *a);
+                        const float *id_scale, const firth_lstm_weights *w, firth_lstm_acts *a);
 void firth_lstm_forward_naive(int T, int B, int I_, int H, const float *x, const int32_t *ids,
-                              const firth_lstm_weights *w, firth_lstm_acts *a);
+                              const float *id_scale, const firth_lstm_weights *w,
+                              firth_lstm_acts *a);
 
 /* Backward through the chunk last run forward with the same arguments. dh (T, B, H) is d loss /
  * d h_t for t = 1..T from above (not modified). Truncated BPTT: nothing flows in from after step
  * T. Adds the weight gradients into g; writes d loss / d x into dx (T, B, I) when dx is not NULL
  * (dense input only), and d loss / d h_0, d loss / d c_0 into dh0, dc0 (B, H) when not NULL. */
 void firth_lstm_backward(int T, int B, int I_, int H, const float *x, const int32_t *ids,
-                         const firth_lstm_weights *w, firth_lstm_acts *a, const float *dh,
-                         firth_lstm_grads *g, float *dx, float *dh0, float *dc0);
+                         const float *id_scale, const firth_lstm_weights *w, firth_lstm_acts *a,
+                         const float *dh, firth_lstm_grads *g, float *dx, float *dh0, float *dc0);
 void firth_lstm_backward_naive(int T, int B, int I_, int H, const float *x, const int32_t *ids,
-                               const firth_lstm_weights *w, firth_lstm_acts *a, const float *dh,
-                               firth_lstm_grads *g, float *dx, float *dh0, float *dc0);
+                               const float *id_scale, const firth_lstm_weights *w,
+                               firth_lstm_acts *a, const float *dh, firth_lstm_grads *g, float *dx,
+                               float *dh0, float *dc0);
 
 /* Element-wise helpers, exposed for the tests: n values in place. Accurate to a few float ulps
  * (absolute error below 2e-7 for tanh) and vectorised by the compiler. */

@@ -24,7 +24,7 @@
 /* Offsets in a version 1 header; version 2 adds two f64 (lr_decay, lr_decay_after) at 96, so
  * from the seed on its offsets are 16 more; version 3 two more (wdrop, ema at OFF_EMA_V3): 32
  * more, and when ema > 0 a fourth parameter block (the average) follows the moments; version 4
- * two more (weight_decay, dropout_locked): 48 more. */
+ * two more (weight_decay, dropout_locked): 48 more; version 5 one more (input_dropout): 56. */
 #define HEADER_V1 160
 #define OFF_VERSION 8
 #define OFF_V 16
@@ -93,7 +93,8 @@ static uint64_t fnv1a(const char *s, size_t n) {
 static void fix_up(uint8_t *f, size_t size) {
     if (size < HEADER_V1 + 8) return;
     const uint32_t ver = get32(f + OFF_VERSION);
-    const size_t x = ver == 1 ? 0 : ver == 2 ? 16 : ver == 3 ? 32 : 48, hdr = HEADER_V1 + x;
+    const size_t x = ver == 1 ? 0 : ver == 2 ? 16 : ver == 3 ? 32 : ver == 4 ? 48 : 56;
+    const size_t hdr = HEADER_V1 + x;
     if (size < hdr + 8) return;
     uint32_t V = get32(f + OFF_V);
     uint64_t n = fz_get64(f + OFF_NPARAMS + x);
