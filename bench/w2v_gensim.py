@@ -30,16 +30,23 @@ def main():
                     help="start learning rate (default: 0.025 sg, 0.05 cbow, as word2vec.c)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--sentences", action="store_true",
+                    help="feed the corpus as a LineSentence iterable (gensim's job queue, whose "
+                         "learning rate decays over the whole run's words at any worker count) "
+                         "instead of corpus_file (whose workers each decay it over their own share "
+                         "of every epoch: bench/RESULTS.md, run M)")
     a = ap.parse_args()
 
     from gensim.models import Word2Vec  # imported here so that --help works without gensim
+    from gensim.models.word2vec import LineSentence
 
     alpha = a.alpha if a.alpha is not None else (0.025 if a.arch == "sg" else 0.05)
     t0 = time.perf_counter()
     # corpus_file mode: gensim's fast multi-threaded path that reads the file itself (whitespace
     # tokens, one sentence per line), the closest match to how word2vec.c/fastText/firth read.
+    source = {"sentences": LineSentence(a.corpus)} if a.sentences else {"corpus_file": a.corpus}
     model = Word2Vec(
-        corpus_file=a.corpus,
+        **source,
         vector_size=a.dim,
         window=a.window,
         negative=a.negative,
@@ -54,7 +61,8 @@ def main():
     )
     secs = time.perf_counter() - t0
     print(f"train_seconds={secs:.3f}", flush=True)
-    print(f"vocab={len(model.wv)} alpha={alpha} workers={a.workers}", flush=True)
+    print(f"vocab={len(model.wv)} alpha={alpha} workers={a.workers} "
+          f"input={'sentences' if a.sentences else 'corpus_file'}", flush=True)
     # save_word2vec_format writes the vocabulary in index order, which gensim sorts by frequency.
     model.wv.save_word2vec_format(a.output, binary=(a.format == "bin"))
     return 0
