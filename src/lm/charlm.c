@@ -906,7 +906,9 @@ out:
 #define CKPT_MAGIC "FIRTHCLM"
 #define CKPT_VERSION 5u
 #define CKPT_ENDIAN 0x01020304u
-#define CKPT_F64 14 /* version 4: 13, version 3: 11, version 2: 9, version 1: 7 */
+#define CKPT_F64 14
+/* f64 settings in the header of each version (index = version) */
+static const int ckpt_f64_of[CKPT_VERSION + 1] = {0, 7, 9, 11, 13, CKPT_F64};
 #define CKPT_HEADER (8 + 4 * 2 + 4 * 6 + 8 * CKPT_F64 + 8 * 8)
 #define CKPT_HEADER_V1 (CKPT_HEADER - 8 * (CKPT_F64 - 7))
 
@@ -1025,7 +1027,7 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
                    "versions 1 to %u", path, ver, CKPT_VERSION);
         goto fail;
     }
-    const int nf = ver == 1 ? 7 : ver == 2 ? 9 : ver == 3 ? 11 : ver == 4 ? 13 : CKPT_F64;
+    const int nf = ckpt_f64_of[ver];
     const size_t hsize = CKPT_HEADER - 8 * (size_t)(CKPT_F64 - nf);
     if ((uint64_t)sb.st_size < hsize || fread(hd + 16, 1, hsize - 16, f) != hsize - 16) {
         firth_fail(err, FIRTH_ERR_INPUT, "'%s' is truncated: %lld bytes, shorter than the "

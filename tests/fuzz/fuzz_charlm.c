@@ -93,8 +93,8 @@ static uint64_t fnv1a(const char *s, size_t n) {
 static void fix_up(uint8_t *f, size_t size) {
     if (size < HEADER_V1 + 8) return;
     const uint32_t ver = get32(f + OFF_VERSION);
-    const size_t x = ver == 1 ? 0 : ver == 2 ? 16 : ver == 3 ? 32 : ver == 4 ? 48 : 56;
-    const size_t hdr = HEADER_V1 + x;
+    static const size_t extra_of[] = {0, 0, 16, 32, 48, 56}; /* header bytes past version 1's */
+    const size_t x = extra_of[ver >= 1 && ver <= 5 ? ver : 5], hdr = HEADER_V1 + x;
     if (size < hdr + 8) return;
     uint32_t V = get32(f + OFF_V);
     uint64_t n = fz_get64(f + OFF_NPARAMS + x);
