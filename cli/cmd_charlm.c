@@ -63,25 +63,34 @@ static void clear_line(progress_state *s) {
     s->line_open = 0;
 }
 
+/* "step/steps", or the step alone when only a time limit bounds the run */
+static void step_of(const firth_charlm_progress *p, char *out, size_t n) {
+    if (p->steps == UINT64_MAX)
+        snprintf(out, n, "%llu", (unsigned long long)p->step);
+    else
+        snprintf(out, n, "%llu/%llu", (unsigned long long)p->step, (unsigned long long)p->steps);
+}
+
 static int on_progress(const firth_charlm_progress *p, void *user) {
     progress_state *s = user;
     if (s->quiet) return interrupted;
     if (s->header[0]) fprintf(stderr, "%s\n", s->header), s->header[0] = 0;
     if (p->evaluated) {
         clear_line(s);
-        fprintf(stderr, "step %llu/%llu  validation %.4f nats/char  %.4f bits/char\n",
-                (unsigned long long)p->step, (unsigned long long)p->steps, p->val_nats,
+        char at[48];
+        step_of(p, at, sizeof at);
+        fprintf(stderr, "step %s  validation %.4f nats/char  %.4f bits/char\n", at, p->val_nats,
                 p->val_nats / log(2.0));
     } else if (!p->checkpointed) {
         s->last = *p;
         s->loss_sum += p->loss, s->loss_n++;
         double every = s->tty ? 0.25 : 10.0;
         if (p->elapsed_s - s->last_line >= every || p->step == p->steps) {
-            char eta[32], line[256];
+            char eta[32], line[256], at[48];
             cli_format_seconds(p->eta_s, eta, sizeof eta);
+            step_of(p, at, sizeof at);
             snprintf(line, sizeof line,
-                     "step %llu/%llu  epoch %llu  loss %.4f  lr %.3g  %.0f chars/s  ETA %s",
-                     (unsigned long long)p->step, (unsigned long long)p->steps,
+                     "step %s  epoch %llu  loss %.4f  lr %.3g  %.0f chars/s  ETA %s", at,
                      (unsigned long long)p->epoch + 1, s->loss_sum / (double)s->loss_n, p->lr,
                      p->chars_per_s, eta);
             s->loss_sum = 0, s->loss_n = 0, s->last_line = p->elapsed_s;
@@ -104,7 +113,9 @@ static const char *const train_usage =
     "become U+FFFD. The last --val-frac of the text is held out for validation. CKPT is a\n"
     "checkpoint (weights, Adam moments, position), written atomically every --checkpoint-every\n"
     "steps, at the end and on Ctrl-C. --steps and --epochs count from the start of training, so\n"
-    "a resumed run stops where the uninterrupted one would (with --threads 1 bit for bit).";
+    "a resumed run stops where the uninterrupted one would (with --threads 1 bit for bit).\n"
+    "--time-limit S ends a run by the clock instead (or as well), and --warmdown F takes the\n"
+    "rate down to 0 over its last F x S seconds.";
 
 /* The optimiser's settings given on the command line (NaN / -1: not given). */
 typedef struct optim_given {
@@ -130,7 +141,7 @@ static int cmd_charlm_train(int argc, char **argv) {
     firth_charlm_params d = firth_charlm_default_params();
     /* -1 / NaN: not given (a resumed run keeps the checkpoint's value) */
     int layers = -1, hidden = -1, embed = -1, seq = -1, batch = -1, threads = 1, quiet = 0;
-    double val_frac = NAN, ema = NAN, epochs = 0;
+    double val_frac = NAN, ema = NAN, epochs = 0, time_limit = 0, warmdown = 0;
     optim_given o_given = {NAN, NAN, -1, -1, NAN, NAN, NAN, NAN, NAN};
     uint64_t steps = 0, eval_every = 1000, ckpt_every = 1000, seed = 1;
     const char *input = NULL, *output = NULL, *resume = NULL;
@@ -174,6 +185,12 @@ static int cmd_charlm_train(int argc, char **argv) {
         {"--steps", OPT_U64, &steps, 1, 1e15, NULL, "N", "train until N steps in all"},
         {"--epochs", OPT_DOUBLE, &epochs, 1e-9, 1e6, NULL, "E",
          "or until E epochs in all (default 1)"},
+        {"--time-limit", OPT_DOUBLE, &time_limit, 0, 1e12, NULL, "S",
+         "also stop once this run has trained S seconds (wall time; then validate and write the "
+         "checkpoint); alone, no --steps or --epochs: S decides (default 0: no limit)"},
+        {"--warmdown", OPT_DOUBLE, &warmdown, 0, 1, NULL, "F",
+         "with --time-limit: over the last F of the time the learning rate falls linearly to 0 "
+         "(default 0: none; not reproducible bit for bit, the clock decides the steps)"},
         {"--val-frac", OPT_DOUBLE, &val_frac, 0, 0.5, NULL, "F",
          "validation share at the end of the text (default 0.05)"},
         {"--eval-every", OPT_U64, &eval_every, 0, 1e15, NULL, "N",
@@ -196,7 +213,9 @@ static int cmd_charlm_train(int argc, char **argv) {
     if (!input || !output)
         return cli_usage_error("charlm train needs --input TEXT and --output CKPT (see --help)");
     if (steps && epochs > 0) return cli_usage_error("give --steps or --epochs, not both");
-    if (!steps && !(epochs > 0)) epochs = 1;
+    if (warmdown > 0 && !(time_limit > 0))
+        return cli_usage_error("--warmdown needs --time-limit (it is a share of that time)");
+    if (!steps && !(epochs > 0) && !(time_limit > 0)) epochs = 1;
 
     firth_error err = {0};
     firth_charlm *m = NULL;
@@ -253,7 +272,8 @@ static int cmd_charlm_train(int argc, char **argv) {
     openblas_set_num_threads(threads);
     signal(SIGINT, on_sigint);
     firth_charlm_train_opts o = {.steps = steps, .epochs = epochs, .eval_every = eval_every,
-                                 .checkpoint_every = ckpt_every, .checkpoint = output};
+                                 .checkpoint_every = ckpt_every, .checkpoint = output,
+                                 .time_limit = time_limit, .warmdown = warmdown};
     firth_status st = firth_charlm_train(m, text, len, &o, on_progress, &ps, &err);
     clear_line(&ps);
     if (st == FIRTH_ERR_CANCELLED && interrupted) {

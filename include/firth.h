@@ -813,6 +813,16 @@ typedef struct firth_charlm_train_opts {
     uint64_t eval_every;    /* steps between validation passes (0: only at the end) */
     uint64_t checkpoint_every; /* steps between checkpoints (0: only at the end and on stop) */
     const char *checkpoint; /* where checkpoints go (NULL: none) */
+    double time_limit;      /* > 0: this run also stops once this many seconds of wall time
+                             * (validation passes included) have passed, after the step that
+                             * crosses it (then validated and checkpointed as a last step);
+                             * steps 0 and epochs 0 then mean no other limit. 0: none */
+    double warmdown;        /* in [0, 1], with time_limit: over the last warmdown x time_limit
+                             * seconds the step size falls linearly from the scheduled rate to
+                             * 0 (a step taken at elapsed time e uses the rate x
+                             * min(1, (time_limit - e) / (warmdown x time_limit))); 0: none. The
+                             * clock is the run's own (a resumed run starts it again), so such
+                             * a run is not reproducible bit for bit */
 } firth_charlm_train_opts;
 
 /*

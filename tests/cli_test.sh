@@ -397,6 +397,19 @@ expect_error "charlm train: --resume changes --ema" 2 "$L/x.ckpt" -- "$FIRTH" ch
 ema_out=$("$FIRTH" charlm eval "$L/a.ckpt" --input "$L/text.txt" 2> /dev/null)
 case "$ema_out" in "nats/char: "*) ok "charlm eval of a model with a weight average: $ema_out" ;;
     *) bad "charlm eval (ema)" "$ema_out" ;; esac
+# a time limit ends the run (validated and checkpointed), the warmdown takes the rate to near 0
+if "$FIRTH" charlm train --input "$L/text.txt" --output "$L/tl.ckpt" $CL --time-limit 1 --warmdown 0.5 --eval-every 0 2> "$L/err" \
+    && grep -q '^trained to step' "$L/err" && grep -q 'validation' "$L/err" \
+    && "$FIRTH" charlm eval "$L/tl.ckpt" --input "$L/text.txt" > /dev/null 2>&1; then
+    lr_end=$(grep -o 'lr [0-9.e+-]*' "$L/err" | tail -n 1 | cut -d' ' -f2)
+    awk -v x="$lr_end" 'BEGIN { exit !(x < 1e-2 / 4) }' \
+        && ok "charlm train --time-limit 1 --warmdown 0.5: stopped by the clock, last rate $lr_end" \
+        || bad "charlm warmdown" "last rate $lr_end (of 1e-2)"
+else
+    bad "charlm train --time-limit" "$(tail -n 3 "$L/err")"
+fi
+expect_error "charlm train: --warmdown without --time-limit" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --warmdown 0.5
+expect_error "charlm train: bad --warmdown" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --time-limit 5 --warmdown 1.5
 expect_error "charlm train: bad --lr-decay" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --lr-decay 0
 expect_error "charlm train: bad --lr-decay-after" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --lr-decay-after -1
 head -c 3000 "$L/m.ckpt" > "$L/trunc.ckpt"

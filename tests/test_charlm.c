@@ -970,6 +970,83 @@ static void test_charlm_cancel_writes_checkpoint(void) {
     free(text), free(path), tu_rmdir(dir);
 }
 
+/* --time-limit and --warmdown: the run stops after the step that crosses the limit, and every
+ * step's rate is the schedule's times min(1, (S - e) / (F S)) at the time e the step started,
+ * which lies between the elapsed times reported after the step before it and after it. */
+typedef struct time_log {
+    double lr[1 << 16], el[1 << 16];
+    uint64_t step[1 << 16];
+    size_t n;
+    int evaluated;
+} time_log;
+
+static int log_time(const firth_charlm_progress *pr, void *user) {
+    time_log *t = user;
+    if (pr->evaluated) t->evaluated = 1;
+    if (pr->evaluated || pr->checkpointed || t->n == sizeof t->lr / sizeof *t->lr) return 0;
+    t->lr[t->n] = pr->lr, t->el[t->n] = pr->elapsed_s, t->step[t->n] = pr->step;
+    t->n++;
+    return 0;
+}
+
+static double warm_factor(double S, double F, double e) {
+    double x = (S - e) / (F * S);
+    return x >= 1 ? 1 : x > 0 ? x : 0;
+}
+
+static void test_charlm_time_limit(void) {
+    char *dir = tu_mkdtemp(), *path = tu_path(dir, "m.ckpt");
+    char *text = make_text(3000, 11);
+    size_t n = strlen(text);
+    firth_charlm_params p = firth_charlm_default_params();
+    p.layers = 1, p.hidden = 16, p.seq = 8, p.batch = 4, p.lr = 3e-3;
+    firth_error err = {0};
+    firth_charlm *m = firth_charlm_new(text, n, &p, &err);
+    CHECK(m != NULL, "%s", err.message);
+    const double S = 0.4, F = 0.5;
+    time_log *t = calloc(1, sizeof *t);
+    firth_charlm_train_opts o = {.checkpoint = path, .time_limit = S, .warmdown = F};
+    firth_status st = m ? firth_charlm_train(m, text, n, &o, log_time, t, &err) : FIRTH_ERR_PARAM;
+    CHECK(st == FIRTH_OK, "status %d: %s", st, err.message);
+    CHECK(t->n >= 10 && t->n < sizeof t->lr / sizeof *t->lr, "%zu steps in %g s", t->n, S);
+    if (st == FIRTH_OK && t->n >= 10) {
+        size_t k = t->n - 1;
+        CHECK(t->el[k] >= S && t->el[k - 1] < S,
+              "stopped at %g s (the step before: %g s), limit %g", t->el[k], t->el[k - 1], S);
+        CHECK(t->evaluated, "no validation pass at the end");
+        CHECK(t->lr[0] == p.lr, "first step's rate %g, not %g", t->lr[0], p.lr);
+        size_t bad = 0, down = 0;
+        for (size_t i = 0; i < t->n; i++) {
+            double hi = p.lr * warm_factor(S, F, i ? t->el[i - 1] : 0);
+            double lo = p.lr * warm_factor(S, F, t->el[i]);
+            if (t->lr[i] > hi * (1 + 1e-12) || t->lr[i] < lo * (1 - 1e-12)) bad++;
+            if (i && t->lr[i] > t->lr[i - 1]) bad++;
+            if (t->lr[i] < p.lr / 4) down++;
+            if (t->step[i] != i + 1) bad++;
+        }
+        CHECK(bad == 0, "%zu steps off the warmdown schedule", bad);
+        CHECK(down > 0, "the rate never fell below a quarter of %g", p.lr);
+        firth_charlm *b = firth_charlm_load(path, &err);
+        CHECK(b && b->step == t->step[k], "checkpoint at step %llu, last step %llu",
+              b ? (unsigned long long)b->step : 0ULL, (unsigned long long)t->step[k]);
+        firth_charlm_free(b);
+    }
+    /* --steps still bounds a time-limited run */
+    firth_charlm_train_opts o2 = {.steps = (m ? m->step : 0) + 3, .time_limit = 1000};
+    CHECK(m && firth_charlm_train(m, text, n, &o2, NULL, NULL, &err) == FIRTH_OK &&
+              m->step == o2.steps, "steps with a time limit: %s", err.message);
+    /* settings out of range */
+    const double bad_opts[][2] = {{0, 0.5}, {1, 1.5}, {-1, 0}, {1, -0.1}, {NAN, 0}};
+    for (size_t i = 0; m && i < sizeof bad_opts / sizeof *bad_opts; i++) {
+        firth_charlm_train_opts ob = {.steps = m->step + 1, .time_limit = bad_opts[i][0],
+                                      .warmdown = bad_opts[i][1]};
+        CHECK(firth_charlm_train(m, text, n, &ob, NULL, NULL, &err) == FIRTH_ERR_PARAM,
+              "time limit %g warmdown %g accepted", bad_opts[i][0], bad_opts[i][1]);
+    }
+    firth_charlm_free(m);
+    free(t), free(text), free(path), tu_rmdir(dir);
+}
+
 const test_case tests_charlm[] = {
     {"charlm_torch_onehot", test_charlm_torch_onehot},
     {"charlm_torch_embed", test_charlm_torch_embed},
@@ -993,5 +1070,6 @@ const test_case tests_charlm[] = {
     {"charlm_checkpoint_corrupt", test_charlm_checkpoint_corrupt},
     {"charlm_diverged", test_charlm_diverged},
     {"charlm_cancel_writes_checkpoint", test_charlm_cancel_writes_checkpoint},
+    {"charlm_time_limit", test_charlm_time_limit},
     TEST_END,
 };

@@ -791,10 +791,19 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
                         "characters; use a larger --val-frac or --val-frac 0", m->p.val_frac, n);
         goto out;
     }
+    const double tl = opts->time_limit, wd = opts->warmdown;
+    if (!(tl >= 0 && tl <= 1e12) || !(wd >= 0 && wd <= 1) || (wd > 0 && tl == 0)) {
+        st = firth_fail(err, FIRTH_ERR_PARAM,
+                        "time limit %g s with warmdown %g: the limit must be in [0, 1e12] "
+                        "seconds and the warmdown in [0, 1], a warmdown only with a limit",
+                        tl, wd);
+        goto out;
+    }
     uint64_t total = opts->steps;
     if (!total) {
         double e = ceil(opts->epochs * (double)cpe);
         total = e > 0 ? (uint64_t)e : 0;
+        if (tl > 0 && !(opts->epochs > 0)) total = UINT64_MAX; /* the clock alone stops it */
     }
     m->text_hash = h, m->text_bytes = len;
     const uint64_t start_step = m->step;
@@ -816,6 +825,7 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
                 m->tgt[(size_t)t * B + b] = ids[pos + 1];
             }
         memset(m->grads, 0, m->off.n * sizeof(float));
+        const double step_t0 = now_s() - t0;
         double loss = firth_charlm_forward_backward(m, T, B, m->ids, m->tgt, m->state, 1) /
                       (double)TB;
         double norm = isfinite(loss) ? firth_charlm_clip(m->grads, m->off.n, m->p.clip) : NAN;
@@ -829,7 +839,11 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
             goto out;
         }
         m->step++, m->chunk++;
-        const double lr = firth_charlm_lr_at(&m->p, m->epoch);
+        double lr = firth_charlm_lr_at(&m->p, m->epoch);
+        if (wd > 0) { /* the warmdown: the rate of the time this step started */
+            double left = (tl - step_t0) / (wd * tl);
+            lr *= left >= 1 ? 1 : left > 0 ? left : 0;
+        }
         if (m->p.weight_decay > 0) decay_matrices(m, lr);
         firth_charlm_adam(m->params, m->grads, m->m, m->v, m->off.n, lr, m->p.beta1, m->p.beta2,
                           m->p.eps, m->step);
@@ -838,9 +852,11 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
         pr.step = m->step, pr.epoch = m->epoch, pr.loss = loss, pr.lr = lr, pr.elapsed_s = el;
         pr.chars_per_s = tr > 0 ? (double)(m->step - start_step) * (double)TB / tr : 0;
         pr.eta_s = tr / (double)(m->step - start_step) * (double)(total - m->step);
+        if (tl > 0 && tl - el < pr.eta_s) pr.eta_s = tl - el > 0 ? tl - el : 0;
         pr.evaluated = 0, pr.checkpointed = 0, pr.val_nats = NAN;
+        int last = m->step == total || (tl > 0 && el >= tl);
+        if (last) pr.steps = m->step; /* the clock may end the run before `total` */
         int stop = progress ? progress(&pr, user) : 0;
-        int last = m->step == total;
         if (!stop && n_val >= 2 &&
             (last || (opts->eval_every && m->step % opts->eval_every == 0))) {
             uint64_t c;
@@ -875,6 +891,7 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
                             opts->checkpoint ? opts->checkpoint : "");
             goto out;
         }
+        if (last) break; /* the steps are done, or the clock ended the run */
     }
     if (m->step == start_step && opts->checkpoint) /* nothing to do: still write the output */
         st = firth_charlm_save(m, opts->checkpoint, err);
