@@ -3,17 +3,24 @@
 # for 30 minutes on this machine, then `charlm eval` on the validation split (the last 5 % of
 # the text) read as 32 streams and as one stream. The recipe is bench/RESULTS.md's best so far:
 # dropout between layers, weight drop on the recurrent matrices, AdamW's weight decay 0.25
-# (ARGS), Adam's rate held at LR for HOLD steps and then brought down towards zero in --resume
-# phases of PHASE steps (the rates in RATES), all under one `timeout -s INT` (an interrupted phase still writes its checkpoint).
+# (ARGS), Adam's rate held at LR and then brought down linearly to zero over the last WARMDOWN
+# of the time by `--time-limit --warmdown` (the twenty-sixth run; SCHEDULE=steps: held for HOLD
+# steps, then --resume phases of PHASE steps at the rates in RATES), all under one
+# `timeout -s INT` (an interrupted phase still writes its checkpoint).
 #
 #   make all && bench/charlm_30min.sh                      # about 30 minutes, both cores
-#   SECONDS_LIMIT=60 HIDDEN=128 HOLD=40 PHASE=10 bench/charlm_30min.sh    # smoke test
+#   SECONDS_LIMIT=60 HIDDEN=128 PHASE=100 bench/charlm_30min.sh    # smoke test
 #
 # Environment: TEXT (tinyshakespeare), FIRTH (build/firth), OUT (bench/out), NAME (charlm_30min),
 # SECONDS_LIMIT (1800), LAYERS (2), HIDDEN (512), SEQ (50), BATCH (64), LR (2.5e-3; the twenty-fourth run: 2e-3 with RATES /1.25 is the nineteenth), DROPOUT, WDROP,
 # HOLD, PHASE (400), RATES, ARGS (more options for the first phase, which later ones keep;
 # default "--weight-decay 0.25", ARGS= for none), LATE (more options for every later phase, e.g. LATE="--dropout 0.35":
-# the sixteenth run), THREADS (2), SEED (1). Unset OPENBLAS_CORETYPE to let OpenBLAS pick
+# the sixteenth run), THREADS (2), SEED (1), SCHEDULE (time, the default since the twenty-sixth run: one run
+# under `--time-limit SECONDS_LIMIT-20 --warmdown WARMDOWN`, the rate held and then taken down
+# linearly to 0 by the clock, so the whole budget is used whatever the machine's speed; HOLD,
+# RATES and LATE do not apply, PHASE spaces the evaluations; steps: the phases above),
+# WARMDOWN (0.52, the share of the time the steps schedule
+# spends decaying). Unset OPENBLAS_CORETYPE to let OpenBLAS pick
 # this CPU's kernels (AVX-512 on the bench machine). Holds /tmp/firth-bench.lock, as the other
 # benchmarks do; nothing else should run beside it.
 set -euo pipefail
@@ -37,6 +44,9 @@ ARGS=${ARGS---weight-decay 0.25}
 LATE=${LATE:-}
 THREADS=${THREADS:-2}
 SEED=${SEED:-1}
+SCHEDULE=${SCHEDULE:-time}
+WARMDOWN=${WARMDOWN:-0.52}
+case "$SCHEDULE" in steps|time) ;; *) echo "charlm_30min.sh: SCHEDULE is steps or time" >&2; exit 1 ;; esac
 
 [ -f "$TEXT" ] || { echo "charlm_30min.sh: no text at $TEXT (set TEXT=...)" >&2; exit 1; }
 [ -x "$FIRTH" ] || { echo "charlm_30min.sh: no $FIRTH (run make all)" >&2; exit 1; }
@@ -58,9 +68,18 @@ trap 'rm -f "$schedule"' EXIT
     echo 'set -e'
     printf '%q charlm train --input %q --output %q --layers %s --hidden %s --seq %s --batch %s' \
         "$FIRTH" "$TEXT" "$ckpt" "$LAYERS" "$HIDDEN" "$SEQ" "$BATCH"
-    printf ' --lr %s --dropout %s --wdrop %s --lr-decay 1 --steps %s --eval-every %s' \
-        "$LR" "$DROPOUT" "$WDROP" "$HOLD" "$PHASE"
-    printf ' --checkpoint-every %s --threads %s --seed %s %s\n' "$PHASE" "$THREADS" "$SEED" "$ARGS"
+    if [ "$SCHEDULE" = time ]; then
+        # 20 s of the limit left for the last validation pass and checkpoint
+        printf ' --lr %s --dropout %s --wdrop %s --lr-decay 1 --time-limit %s --warmdown %s' \
+            "$LR" "$DROPOUT" "$WDROP" "$((SECONDS_LIMIT > 40 ? SECONDS_LIMIT - 20 : SECONDS_LIMIT / 2))" "$WARMDOWN"
+        printf ' --eval-every %s --checkpoint-every %s --threads %s --seed %s %s\n' \
+            "$PHASE" "$PHASE" "$THREADS" "$SEED" "$ARGS"
+        RATES=""
+    else
+        printf ' --lr %s --dropout %s --wdrop %s --lr-decay 1 --steps %s --eval-every %s' \
+            "$LR" "$DROPOUT" "$WDROP" "$HOLD" "$PHASE"
+        printf ' --checkpoint-every %s --threads %s --seed %s %s\n' "$PHASE" "$THREADS" "$SEED" "$ARGS"
+    fi
     s=$HOLD
     for lr in $RATES; do
         s=$((s + PHASE))
@@ -71,8 +90,13 @@ trap 'rm -f "$schedule"' EXIT
     done
 } > "$schedule"
 
+if [ "$SCHEDULE" = time ]; then
+    sched="lr $LR held, then down to 0 over the last $WARMDOWN of the time"
+else
+    sched="lr $LR to step $HOLD then $RATES every $PHASE steps${LATE:+ with $LATE}"
+fi
 echo "charlm_30min: $LAYERS x $HIDDEN, seq $SEQ x batch $BATCH, dropout $DROPOUT, wdrop $WDROP${ARGS:+, $ARGS}," \
-    "lr $LR to step $HOLD then $RATES every $PHASE steps${LATE:+ with $LATE}; limit ${SECONDS_LIMIT} s; log $log"
+    "$sched; limit ${SECONDS_LIMIT} s; log $log"
 rc=0
 /usr/bin/time -v timeout -s INT "$SECONDS_LIMIT" sh "$schedule" > "$log" 2>&1 || rc=$?
 # 124: the limit stopped a phase (it wrote its checkpoint on SIGINT); anything else is a failure
