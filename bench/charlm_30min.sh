@@ -15,12 +15,12 @@
 # SECONDS_LIMIT (1800), LAYERS (2), HIDDEN (512), SEQ (50), BATCH (64), LR (2.5e-3; the twenty-fourth run: 2e-3 with RATES /1.25 is the nineteenth), DROPOUT, WDROP,
 # HOLD, PHASE (400), RATES, ARGS (more options for the first phase, which later ones keep;
 # default "--weight-decay 0.25", ARGS= for none), LATE (more options for every later phase, e.g. LATE="--dropout 0.35":
-# the sixteenth run), THREADS (2), SEED (1), SCHEDULE (time, the default since the twenty-sixth run: one run
-# under `--time-limit SECONDS_LIMIT-20 --warmdown WARMDOWN`, the rate held and then taken down
-# linearly to 0 by the clock, so the whole budget is used whatever the machine's speed; HOLD,
-# RATES and LATE do not apply, PHASE spaces the evaluations; steps: the phases above),
-# WARMDOWN (0.52, the share of the time the steps schedule
-# spends decaying). Unset OPENBLAS_CORETYPE to let OpenBLAS pick
+# the sixteenth run), THREADS (2), SEED (1), SCHEDULE (time, the default since the twenty-sixth
+# run: one run under `--time-limit SECONDS_LIMIT-20 --warmdown WARMDOWN`, the rate held and then
+# taken down linearly to 0 by the clock, so the whole budget is used whatever the machine's
+# speed; HOLD, RATES and LATE do not apply, PHASE spaces the evaluations; steps: the phases
+# above), WARMDOWN (0.52, the share of the time the steps schedule spends decaying). Unset
+# OPENBLAS_CORETYPE to let OpenBLAS pick
 # this CPU's kernels (AVX-512 on the bench machine). Holds /tmp/firth-bench.lock, as the other
 # benchmarks do; nothing else should run beside it.
 set -euo pipefail
@@ -64,37 +64,34 @@ rm -f "$ckpt"
 # one resumes it with the next rate. A phase cut by the timeout writes its checkpoint on SIGINT.
 schedule=$(mktemp)
 trap 'rm -f "$schedule"' EXIT
+# The first command's way to end: the clock (20 s of the limit left for the last validation pass
+# and checkpoint) or HOLD steps followed by one --resume phase per rate.
+if [ "$SCHEDULE" = time ]; then
+    until="--time-limit $((SECONDS_LIMIT > 40 ? SECONDS_LIMIT - 20 : SECONDS_LIMIT / 2)) --warmdown $WARMDOWN"
+    sched="lr $LR held, then down to 0 over the last $WARMDOWN of the time"
+else
+    until="--steps $HOLD"
+    sched="lr $LR to step $HOLD then $RATES every $PHASE steps${LATE:+ with $LATE}"
+fi
 {
     echo 'set -e'
     printf '%q charlm train --input %q --output %q --layers %s --hidden %s --seq %s --batch %s' \
         "$FIRTH" "$TEXT" "$ckpt" "$LAYERS" "$HIDDEN" "$SEQ" "$BATCH"
-    if [ "$SCHEDULE" = time ]; then
-        # 20 s of the limit left for the last validation pass and checkpoint
-        printf ' --lr %s --dropout %s --wdrop %s --lr-decay 1 --time-limit %s --warmdown %s' \
-            "$LR" "$DROPOUT" "$WDROP" "$((SECONDS_LIMIT > 40 ? SECONDS_LIMIT - 20 : SECONDS_LIMIT / 2))" "$WARMDOWN"
-        printf ' --eval-every %s --checkpoint-every %s --threads %s --seed %s %s\n' \
-            "$PHASE" "$PHASE" "$THREADS" "$SEED" "$ARGS"
-        RATES=""
-    else
-        printf ' --lr %s --dropout %s --wdrop %s --lr-decay 1 --steps %s --eval-every %s' \
-            "$LR" "$DROPOUT" "$WDROP" "$HOLD" "$PHASE"
-        printf ' --checkpoint-every %s --threads %s --seed %s %s\n' "$PHASE" "$THREADS" "$SEED" "$ARGS"
+    printf ' --lr %s --dropout %s --wdrop %s --lr-decay 1 %s --eval-every %s' \
+        "$LR" "$DROPOUT" "$WDROP" "$until" "$PHASE"
+    printf ' --checkpoint-every %s --threads %s --seed %s %s\n' "$PHASE" "$THREADS" "$SEED" "$ARGS"
+    if [ "$SCHEDULE" = steps ]; then
+        s=$HOLD
+        for lr in $RATES; do
+            s=$((s + PHASE))
+            printf '%q charlm train --resume %q --input %q --output %q --lr %s --steps %s' \
+                "$FIRTH" "$ckpt" "$TEXT" "$ckpt" "$lr" "$s"
+            printf ' --eval-every %s --checkpoint-every %s --threads %s %s\n' \
+                "$PHASE" "$PHASE" "$THREADS" "$LATE"
+        done
     fi
-    s=$HOLD
-    for lr in $RATES; do
-        s=$((s + PHASE))
-        printf '%q charlm train --resume %q --input %q --output %q --lr %s --steps %s' \
-            "$FIRTH" "$ckpt" "$TEXT" "$ckpt" "$lr" "$s"
-        printf ' --eval-every %s --checkpoint-every %s --threads %s %s\n' \
-            "$PHASE" "$PHASE" "$THREADS" "$LATE"
-    done
 } > "$schedule"
 
-if [ "$SCHEDULE" = time ]; then
-    sched="lr $LR held, then down to 0 over the last $WARMDOWN of the time"
-else
-    sched="lr $LR to step $HOLD then $RATES every $PHASE steps${LATE:+ with $LATE}"
-fi
 echo "charlm_30min: $LAYERS x $HIDDEN, seq $SEQ x batch $BATCH, dropout $DROPOUT, wdrop $WDROP${ARGS:+, $ARGS}," \
     "$sched; limit ${SECONDS_LIMIT} s; log $log"
 rc=0
