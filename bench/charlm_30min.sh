@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # charlm_30min.sh - issue 6's quality target: a 2 x 512 character LSTM trained on tinyshakespeare
 # for 30 minutes on this machine, then `charlm eval` on the validation split (the last 5 % of
-# the text) read as 32 streams and as one stream. The recipe is bench/RESULTS.md's best so far:
-# dropout between layers, weight drop on the recurrent matrices, AdamW's weight decay 0.25
-# (ARGS), Adam's rate held at LR and then brought down linearly to zero over the last WARMDOWN
-# of the time by `--time-limit --warmdown` (the twenty-sixth run; SCHEDULE=steps: held for HOLD
-# steps, then --resume phases of PHASE steps at the rates in RATES), all under one
-# `timeout -s INT` (an interrupted phase still writes its checkpoint).
+# the text) read as the batch's BATCH streams (as training's validation) and as one stream. The
+# recipe is bench/RESULTS.md's best so far: dropout between layers, weight drop on the recurrent
+# matrices, AdamW's weight decay 0.25 (ARGS), Adam's rate held at LR and then brought down
+# linearly to zero over the last WARMDOWN of the time by `--time-limit --warmdown` (the
+# twenty-sixth run; SCHEDULE=steps: held for HOLD steps, then --resume phases of PHASE steps at
+# the rates in RATES), all under one `timeout -s INT` (an interrupted phase still writes its
+# checkpoint).
 #
 #   make all && bench/charlm_30min.sh                      # about 30 minutes, both cores
 #   SECONDS_LIMIT=60 HIDDEN=128 PHASE=100 bench/charlm_30min.sh    # smoke test
@@ -112,12 +113,13 @@ echo "trained $wall (limit ${SECONDS_LIMIT} s) to step ${step:-?}$([ "$rc" -eq 1
 sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\)/peak RSS: \1 kB (largest phase)/p' "$log"
 
 # The validation split exactly as train holds it out: the last --val-frac (0.05) of the code
-# points. charlm eval reads it as 32 streams, then as one.
+# points. charlm eval reads it as BATCH streams (each from a zero state, as training's validation
+# passes do), then as one.
 python3 - "$TEXT" "$val" <<'PY'
 import sys
 text = open(sys.argv[1], encoding='utf-8', errors='replace').read()
 n = len(text)
 open(sys.argv[2], 'w', encoding='utf-8').write(text[n - int(n * 0.05):])
 PY
-"$FIRTH" charlm eval "$ckpt" --input "$val" | sed 's/^/32 streams: /'
+"$FIRTH" charlm eval "$ckpt" --input "$val" --streams "$BATCH" | sed "s/^/$BATCH streams: /"
 "$FIRTH" charlm eval "$ckpt" --input "$val" --streams 1 | sed 's/^/one stream: /'
