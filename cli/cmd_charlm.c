@@ -120,7 +120,7 @@ static const char *const train_usage =
 /* The optimiser's settings given on the command line (NaN / -1: not given). */
 typedef struct optim_given {
     double lr, lr_decay;
-    int lr_decay_after, dropout_locked;
+    int lr_decay_after, dropout_locked, epoch_shift;
     double dropout, input_dropout, wdrop, weight_decay, clip;
 } optim_given;
 
@@ -131,6 +131,7 @@ static void given_optim(firth_charlm_params *p, const optim_given *g) {
     if (g->lr_decay_after >= 0) p->lr_decay_after = g->lr_decay_after;
     if (!isnan(g->dropout)) p->dropout = g->dropout;
     if (g->dropout_locked >= 0) p->dropout_locked = g->dropout_locked;
+    if (g->epoch_shift >= 0) p->epoch_shift = g->epoch_shift;
     if (!isnan(g->input_dropout)) p->input_dropout = g->input_dropout;
     if (!isnan(g->wdrop)) p->wdrop = g->wdrop;
     if (!isnan(g->weight_decay)) p->weight_decay = g->weight_decay;
@@ -142,7 +143,7 @@ static int cmd_charlm_train(int argc, char **argv) {
     /* -1 / NaN: not given (a resumed run keeps the checkpoint's value) */
     int layers = -1, hidden = -1, embed = -1, seq = -1, batch = -1, threads = 1, quiet = 0;
     double val_frac = NAN, ema = NAN, epochs = 0, time_limit = 0, warmdown = 0;
-    optim_given o_given = {NAN, NAN, -1, -1, NAN, NAN, NAN, NAN, NAN};
+    optim_given o_given = {NAN, NAN, -1, -1, -1, NAN, NAN, NAN, NAN, NAN};
     uint64_t steps = 0, eval_every = 1000, ckpt_every = 1000, seed = 1;
     const char *input = NULL, *output = NULL, *resume = NULL;
     const cli_opt opts[] = {
@@ -182,6 +183,10 @@ static int cmd_charlm_train(int argc, char **argv) {
          "and sampling (default 0: off)"},
         {"--clip", OPT_DOUBLE, &o_given.clip, 0, 1e9, NULL, "X",
          "gradient-norm limit (default 5; 0 off)"},
+        {"--epoch-shift", OPT_INT, &o_given.epoch_shift, 0, 1, NULL, "0|1",
+         "1: from the second epoch on, start the streams at an offset in [0, seq) drawn anew "
+         "each epoch, so the BPTT windows fall elsewhere (as AWD-LSTM's variable length); 0 "
+         "(default): the same windows every epoch, as char-rnn"},
         {"--steps", OPT_U64, &steps, 1, 1e15, NULL, "N", "train until N steps in all"},
         {"--epochs", OPT_DOUBLE, &epochs, 1e-9, 1e6, NULL, "E",
          "or until E epochs in all (default 1)"},

@@ -755,6 +755,14 @@ typedef struct firth_charlm_params {
                            * embedding row) is dropped with this probability and the others are
                            * scaled by 1 / (1 - input_dropout) (AWD-LSTM's dropouti, per
                            * character); default 0 (off) */
+    int epoch_shift; /* 0 (default): every epoch the streams start where their slices of the
+                      * text start, as char-rnn, so each character sits at the same place of
+                      * its seq-long window (and gets the same truncated-BPTT gradient) every
+                      * epoch; 1: from the second epoch on, the streams start at an offset in
+                      * [0, seq) drawn from the seed and the epoch, so the window boundaries
+                      * move from epoch to epoch (the idea of AWD-LSTM's variable BPTT length).
+                      * An epoch then has (slice - seq) / seq steps instead of
+                      * (slice - 1) / seq */
     uint64_t seed;   /* weights and dropout masks, default 1 */
 } firth_charlm_params;
 
@@ -780,8 +788,8 @@ const firth_charlm_params *firth_charlm_get_params(const firth_charlm *model);
 /* Training steps done so far (over all runs that led to this checkpoint). */
 uint64_t firth_charlm_steps_done(const firth_charlm *model);
 /* The optimiser's settings (lr, lr_decay, lr_decay_after, dropout, dropout_locked,
- * input_dropout, wdrop, weight_decay, clip) may change between runs; every other field of `params` must equal the model's
- * (FIRTH_ERR_PARAM otherwise). */
+ * input_dropout, wdrop, weight_decay, clip, epoch_shift) may change between runs; every other
+ * field of `params` must equal the model's (FIRTH_ERR_PARAM otherwise). */
 firth_status firth_charlm_set_optim(firth_charlm *model, const firth_charlm_params *params,
                                     firth_error *err);
 /* The step size of a step taken in 0-based `epoch`: lr x lr_decay^(epochs ended from epoch

@@ -362,8 +362,9 @@ expect_error "charlm sample: prime character outside the vocabulary" 2 "" -- "$F
 grep -q "'Z'" "$T/stderr" && ok "charlm sample: the unknown character is named" || bad "charlm prime" "$(cat "$T/stderr")"
 # resume: byte-identical to the uninterrupted run (one thread, fixed seed), dropout and weight
 # drop, weight decay, locked dropout and input dropout on, the learning rate decayed from the end
-# of epoch 1 (130 steps per epoch here) and the weight average kept in the checkpoint
-CD="--dropout 0.2 --embed 8 --lr-decay 0.7 --lr-decay-after 1 --wdrop 0.2 --ema 0.99 --weight-decay 0.1 --dropout-locked 1 --input-dropout 0.1"
+# of epoch 1 (about 130 steps per epoch here), the second epoch shifted and the weight average
+# kept in the checkpoint
+CD="--dropout 0.2 --embed 8 --lr-decay 0.7 --lr-decay-after 1 --wdrop 0.2 --ema 0.99 --weight-decay 0.1 --dropout-locked 1 --input-dropout 0.1 --epoch-shift 1"
 "$FIRTH" charlm train --input "$L/text.txt" --output "$L/a.ckpt" $CL $CD --steps 150 --eval-every 50 --quiet \
     && "$FIRTH" charlm train --input "$L/text.txt" --output "$L/b.ckpt" $CL $CD --steps 45 --quiet \
     && "$FIRTH" charlm train --resume "$L/b.ckpt" --input "$L/text.txt" --output "$L/b.ckpt" --steps 150 --quiet \
@@ -390,6 +391,7 @@ expect_error "charlm train: --resume changes --hidden" 2 "$L/x.ckpt" -- "$FIRTH"
 expect_error "charlm train: --resume on another text" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --resume "$L/m.ckpt" --input "$T/big.txt" --output "$L/x.ckpt" --steps 400
 expect_error "charlm train: bad --dropout" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --dropout 1.5
 expect_error "charlm train: bad --input-dropout" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --input-dropout 1
+expect_error "charlm train: bad --epoch-shift" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --epoch-shift 2
 expect_error "charlm train: bad --wdrop" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --wdrop 1
 expect_error "charlm train: --weight-decay with lr x weight decay >= 1" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --weight-decay 500
 expect_error "charlm train: bad --ema" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --ema 1

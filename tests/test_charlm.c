@@ -589,6 +589,7 @@ static firth_charlm_params ckpt_params(void) {
     p.lr_decay = 0.8, p.lr_decay_after = 1; /* the resume test crosses an epoch: decay acts */
     p.wdrop = 0.2, p.ema = 0.9; /* weight masks from the RNG; the average in the checkpoint */
     p.weight_decay = 0.1, p.dropout_locked = 1, p.input_dropout = 0.15;
+    p.epoch_shift = 1; /* the resume test's second epoch starts elsewhere */
     return p;
 }
 
@@ -613,7 +614,8 @@ static void test_charlm_checkpoint_round_trip(void) {
                   x->wdrop == y->wdrop && x->ema == y->ema &&
                   x->weight_decay == y->weight_decay &&
                   x->dropout_locked == y->dropout_locked &&
-                  x->input_dropout == y->input_dropout && x->seed == y->seed,
+                  x->input_dropout == y->input_dropout && x->epoch_shift == y->epoch_shift &&
+                  x->seed == y->seed,
               "settings differ");
         CHECK(a->V == b->V && memcmp(a->vocab, b->vocab, (size_t)a->V * 4) == 0, "vocab");
         CHECK(a->off.n == b->off.n && memcmp(a->params, b->params, a->off.n * 4) == 0 &&
@@ -640,7 +642,8 @@ static void test_charlm_checkpoint_round_trip(void) {
 static void test_charlm_resume_identical(void) {
     openblas_set_num_threads(1);
     char *dir = tu_mkdtemp(), *pa = tu_path(dir, "a.ckpt"), *pb = tu_path(dir, "b.ckpt");
-    char *text = make_text(1500, 4); /* 1350 training chars / 4 streams: 33 steps per epoch */
+    char *text = make_text(1500, 4); /* 1350 training chars / 4 streams, shifted: 32 steps per
+                                      * epoch */
     size_t n = strlen(text);
     firth_charlm_params p = ckpt_params();
     firth_error err = {0};
@@ -714,6 +717,11 @@ static void test_charlm_checkpoint_corrupt(void) {
     tu_write(bad, c, n);
     expect_refused(bad, "huge hidden size", "corrupt");
     memcpy(c, buf, n);
+    double half = 0.5;
+    memcpy(c + 40 + 8 * 14, &half, 8); /* epoch_shift, 0 or 1 */
+    tu_write(bad, c, n);
+    expect_refused(bad, "epoch shift 0.5", "corrupt");
+    memcpy(c, buf, n);
     c[8] = 9; /* version */
     tu_write(bad, c, n);
     expect_refused(bad, "version", "version");
@@ -731,7 +739,7 @@ static void test_charlm_lr_decay_trains(void) {
     char *text = make_text(1500, 4); /* 1350 training chars / 4 streams: 33 steps per epoch */
     size_t n = strlen(text);
     firth_charlm_params p = ckpt_params();
-    p.lr_decay = 0.5, p.lr_decay_after = 1;
+    p.lr_decay = 0.5, p.lr_decay_after = 1, p.epoch_shift = 0;
     firth_error err = {0};
     firth_charlm *a = firth_charlm_new(text, n, &p, &err);
     firth_charlm_train_opts o = {.steps = 40};
@@ -778,13 +786,17 @@ static void test_charlm_lr_decay_trains(void) {
  *     --dropout 0.1 --lr-decay 0.9 --lr-decay-after 1 --wdrop 0.2;
  *   tests/fixtures/charlm_v4.clm: version 4, firth da991ca (before input dropout), ARGS
  *     --dropout 0.1 --lr-decay 0.9 --lr-decay-after 1 --wdrop 0.2 --weight-decay 0.1
- *     --dropout-locked 1.
- * Each loads with the settings it was trained with (and no input dropout; versions 1-3 no weight
- * decay, no locked dropout; versions 1 and 2 wdrop 0, no average; version 1 no decay); training the same 3 steps now gives the same weights and moments bit for bit (nothing
- * changed for these settings), and it trains on and saves as the current version. */
+ *     --dropout-locked 1;
+ *   tests/fixtures/charlm_v5.clm: version 5, firth de56927 (before the epoch shift), ARGS
+ *     --dropout 0.1 --lr-decay 0.9 --lr-decay-after 1 --wdrop 0.2 --weight-decay 0.1
+ *     --dropout-locked 1 --input-dropout 0.15.
+ * Each loads with the settings it was trained with (and no epoch shift; versions 1-4 no input
+ * dropout; versions 1-3 no weight decay, no locked dropout; versions 1 and 2 wdrop 0, no average;
+ * version 1 no decay); training the same 3 steps now gives the same weights and moments bit for
+ * bit (nothing changed for these settings), and it trains on and saves as the current version. */
 #define OLD_LINE "the cat sat on the mat. a dog ran.\n"
 static void old_checkpoint(const char *name, double dropout, double decay, int after,
-                           double wdrop, double weight_decay, int locked) {
+                           double wdrop, double weight_decay, int locked, double idrop) {
     openblas_set_num_threads(1);
     char *path = fixture_path(name);
     char *dir = tu_mkdtemp(), *out = tu_path(dir, "now.clm");
@@ -798,7 +810,7 @@ static void old_checkpoint(const char *name, double dropout, double decay, int a
     firth_charlm_params p = firth_charlm_default_params();
     p.layers = 1, p.hidden = 4, p.seq = 5, p.batch = 2, p.seed = 7;
     p.dropout = dropout, p.lr_decay = decay, p.lr_decay_after = after, p.wdrop = wdrop;
-    p.weight_decay = weight_decay, p.dropout_locked = locked;
+    p.weight_decay = weight_decay, p.dropout_locked = locked, p.input_dropout = idrop;
     firth_charlm *now = firth_charlm_new(text, n, &p, &err);
     firth_charlm_train_opts o = {.steps = 3};
     CHECK(now && firth_charlm_train(now, text, n, &o, NULL, NULL, &err) == FIRTH_OK, "%s",
@@ -807,12 +819,13 @@ static void old_checkpoint(const char *name, double dropout, double decay, int a
         CHECK(old->p.lr_decay == decay && old->p.lr_decay_after == after &&
                   old->p.dropout == dropout && old->p.wdrop == wdrop && old->p.ema == 0 &&
                   old->p.weight_decay == weight_decay && old->p.dropout_locked == locked &&
-                  old->p.input_dropout == 0 && !old->avg && old->p.hidden == 4 && old->step == 3,
+                  old->p.input_dropout == idrop && old->p.epoch_shift == 0 && !old->avg &&
+                  old->p.hidden == 4 && old->step == 3,
               "%s settings: decay %g after %d, dropout %g, wdrop %g, ema %g, weight decay %g, "
-              "locked %d, input dropout %g, step %llu", name, old->p.lr_decay,
+              "locked %d, input dropout %g, epoch shift %d, step %llu", name, old->p.lr_decay,
               old->p.lr_decay_after, old->p.dropout, old->p.wdrop, old->p.ema,
               old->p.weight_decay, old->p.dropout_locked, old->p.input_dropout,
-              (unsigned long long)old->step);
+              old->p.epoch_shift, (unsigned long long)old->step);
         CHECK(old->off.n == now->off.n && memcmp(old->params, now->params, now->off.n * 4) == 0 &&
                   memcmp(old->m, now->m, now->off.n * 4) == 0 && old->rng.state == now->rng.state,
               "3 steps now differ from the %s checkpoint's", name);
@@ -824,7 +837,7 @@ static void old_checkpoint(const char *name, double dropout, double decay, int a
         unsigned char *b = tu_read(out, &bytes);
         uint32_t ver = 0;
         if (b && bytes > 12) memcpy(&ver, b + 8, 4);
-        CHECK(back && back->step == 5 && ver == 5, "%s resaved: version %u, %s", name, ver,
+        CHECK(back && back->step == 5 && ver == 6, "%s resaved: version %u, %s", name, ver,
               back ? "" : err.message);
         firth_charlm_free(back), free(b);
     }
@@ -833,16 +846,19 @@ static void old_checkpoint(const char *name, double dropout, double decay, int a
 }
 
 static void test_charlm_version1_checkpoint(void) {
-    old_checkpoint("charlm_v1.clm", 0, 1, 10, 0, 0, 0);
+    old_checkpoint("charlm_v1.clm", 0, 1, 10, 0, 0, 0, 0);
 }
 static void test_charlm_version2_checkpoint(void) {
-    old_checkpoint("charlm_v2.clm", .1, .9, 1, 0, 0, 0);
+    old_checkpoint("charlm_v2.clm", .1, .9, 1, 0, 0, 0, 0);
 }
 static void test_charlm_version3_checkpoint(void) {
-    old_checkpoint("charlm_v3.clm", .1, .9, 1, .2, 0, 0);
+    old_checkpoint("charlm_v3.clm", .1, .9, 1, .2, 0, 0, 0);
 }
 static void test_charlm_version4_checkpoint(void) {
-    old_checkpoint("charlm_v4.clm", .1, .9, 1, .2, .1, 1);
+    old_checkpoint("charlm_v4.clm", .1, .9, 1, .2, .1, 1, 0);
+}
+static void test_charlm_version5_checkpoint(void) {
+    old_checkpoint("charlm_v5.clm", .1, .9, 1, .2, .1, 1, .15);
 }
 
 /* The average against its definition, computed here in double from the weights after each step
@@ -916,7 +932,11 @@ static void test_charlm_ema(void) {
     CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_ERR_PARAM, "weight decay < 0 accepted");
     q.weight_decay = 0.2, q.dropout_locked = 2;
     CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_ERR_PARAM, "dropout_locked 2 accepted");
-    q.dropout_locked = 1;
+    q.dropout_locked = 1, q.epoch_shift = 2;
+    CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_ERR_PARAM, "epoch_shift 2 accepted");
+    q.epoch_shift = 1;
+    CHECK(firth_charlm_set_optim(m, &q, &err) == FIRTH_OK && m->p.epoch_shift == 1, "%s",
+          err.message);
     firth_charlm_train_opts o = {.steps = 14};
     CHECK(firth_charlm_train(m, text, n, &o, NULL, NULL, &err) == FIRTH_OK && m->whd &&
               m->step == 14,
@@ -968,6 +988,107 @@ static void test_charlm_cancel_writes_checkpoint(void) {
     CHECK(b && b->step == 5, "checkpoint after a stop: %s", b ? "wrong step" : err.message);
     firth_charlm_free(b), firth_charlm_free(m);
     free(text), free(path), tu_rmdir(dir);
+}
+
+
+/* The epoch shift against what it promises, from what each step was fed: step k of an epoch
+ * reads, in stream b, the seq characters from b x slice + o + k x seq on (slice = training
+ * characters / batch) and predicts the ones after them, with o = 0 in the first epoch and,
+ * without the shift, in every epoch; with it o lies in [0, seq), the same for a whole epoch, and
+ * moves between epochs. After every step (in the progress callback) the model's input and
+ * target ids of that step are compared with the text at every candidate o: exactly one must
+ * match (the text is random over 8 letters, so two windows agree by chance with probability
+ * 8^-60). Also the steps per epoch: (slice - 1) / seq without the shift, (slice - seq) / seq with
+ * it. */
+typedef struct shift_log {
+    const firth_charlm *m;
+    const char *text;
+    size_t slice, n, bad_steps;
+    int offset[400];
+    uint64_t epoch[400];
+} shift_log;
+
+static int log_offsets(const firth_charlm_progress *pr, void *user) {
+    shift_log *t = user;
+    if (pr->evaluated || pr->checkpointed || t->n == sizeof t->offset / sizeof *t->offset) return 0;
+    const firth_charlm *m = t->m;
+    const int T = m->p.seq, B = m->p.batch;
+    const size_t chunk = (size_t)m->chunk - 1; /* the step just taken */
+    int found = -1, matches = 0;
+    for (int o = 0; o < T; o++) {
+        int same = 1;
+        for (int tt = 0; tt < T && same; tt++)
+            for (int b = 0; b < B && same; b++) {
+                size_t pos = (size_t)b * t->slice + (size_t)o + chunk * (size_t)T + (size_t)tt;
+                same = m->ids[(size_t)tt * B + b] ==
+                           (int32_t)firth_charlm_vocab_find(m, (unsigned char)t->text[pos]) &&
+                       m->tgt[(size_t)tt * B + b] ==
+                           (int32_t)firth_charlm_vocab_find(m, (unsigned char)t->text[pos + 1]);
+            }
+        if (same) matches++, found = o;
+    }
+    if (matches != 1) t->bad_steps++;
+    t->offset[t->n] = found, t->epoch[t->n] = pr->epoch;
+    t->n++;
+    return 0;
+}
+
+static void test_charlm_epoch_shift(void) {
+    openblas_set_num_threads(1);
+    enum { B = 3, T = 10, LS = 405, EPOCHS = 6 };
+    size_t n = (size_t)B * LS;
+    char *text = malloc(n + 1);
+    firth_rng rng;
+    firth_rng_seed(&rng, 31);
+    for (size_t i = 0; i < n; i++) text[i] = (char)('a' + firth_rng_below(&rng, 8));
+    text[n] = 0;
+    shift_log *t = calloc(1, sizeof *t);
+    for (int shift = 0; shift <= 1; shift++) {
+        firth_charlm_params p = firth_charlm_default_params();
+        p.layers = 1, p.hidden = 4, p.seq = T, p.batch = B, p.val_frac = 0, p.seed = 5;
+        p.epoch_shift = shift;
+        firth_error err = {0};
+        firth_charlm *m = firth_charlm_new(text, n, &p, &err);
+        const uint64_t cpe = shift ? (LS - T) / T : (LS - 1) / T; /* 39 or 40 */
+        firth_charlm_train_opts o = {.steps = EPOCHS * cpe};
+        memset(t, 0, sizeof *t);
+        t->m = m, t->text = text, t->slice = LS;
+        CHECK(m && firth_charlm_train(m, text, n, &o, log_offsets, t, &err) == FIRTH_OK, "%s",
+              err.message);
+        CHECK(t->n == EPOCHS * cpe && t->bad_steps == 0,
+              "shift %d: %zu steps logged, %zu of them fed no window or several", shift, t->n,
+              t->bad_steps);
+        if (!m || t->n != EPOCHS * cpe) {
+            firth_charlm_free(m);
+            continue;
+        }
+        int offs[EPOCHS], moved = 0;
+        size_t off_epoch = 0, mixed = 0;
+        for (size_t k = 0; k < t->n; k++) {
+            if (t->epoch[k] != k / cpe) off_epoch++;
+            if (t->offset[k] != t->offset[k / cpe * cpe]) mixed++;
+        }
+        CHECK(off_epoch == 0, "shift %d: %zu steps in another epoch than step / %llu", shift,
+              off_epoch, (unsigned long long)cpe);
+        CHECK(mixed == 0, "shift %d: %zu steps read at another offset than their epoch's first",
+              shift, mixed);
+        for (int e = 0; e < EPOCHS; e++) {
+            offs[e] = t->offset[(size_t)e * cpe];
+            if (e && offs[e] != offs[e - 1]) moved = 1;
+        }
+        CHECK(offs[0] == 0, "shift %d: the first epoch starts at %d, not 0", shift, offs[0]);
+        if (!shift)
+            for (int e = 1; e < EPOCHS; e++)
+                CHECK(offs[e] == 0, "no shift: epoch %d starts at %d", e, offs[e]);
+        else
+            CHECK(moved, "with the shift the offsets never moved");
+        printf("    shift %d: %llu steps per epoch, each fed the windows at offset", shift,
+               (unsigned long long)cpe);
+        for (int e = 0; e < EPOCHS; e++) printf(" %d", offs[e]);
+        printf(" (one per epoch)\n");
+        firth_charlm_free(m);
+    }
+    free(t), free(text);
 }
 
 /* --time-limit and --warmdown: the run stops after the step that crosses the limit, and every
@@ -1058,6 +1179,7 @@ const test_case tests_charlm[] = {
     {"charlm_version2_checkpoint", test_charlm_version2_checkpoint},
     {"charlm_version3_checkpoint", test_charlm_version3_checkpoint},
     {"charlm_version4_checkpoint", test_charlm_version4_checkpoint},
+    {"charlm_version5_checkpoint", test_charlm_version5_checkpoint},
     {"charlm_ema", test_charlm_ema},
     {"charlm_adam", test_charlm_adam},
     {"charlm_weight_decay", test_charlm_weight_decay},
@@ -1071,5 +1193,6 @@ const test_case tests_charlm[] = {
     {"charlm_diverged", test_charlm_diverged},
     {"charlm_cancel_writes_checkpoint", test_charlm_cancel_writes_checkpoint},
     {"charlm_time_limit", test_charlm_time_limit},
+    {"charlm_epoch_shift", test_charlm_epoch_shift},
     TEST_END,
 };

@@ -26,7 +26,7 @@ firth_charlm_params firth_charlm_default_params(void) {
                              .dropout = 0.0, .clip = 5.0, .val_frac = 0.05, .lr_decay = 1.0,
                              .lr_decay_after = 10, .wdrop = 0.0, .ema = 0.0,
                              .weight_decay = 0.0, .dropout_locked = 0, .input_dropout = 0.0,
-                             .seed = 1};
+                             .epoch_shift = 0, .seed = 1};
     return p;
 }
 
@@ -75,6 +75,9 @@ firth_status firth_charlm_check_params(const firth_charlm_params *p, firth_error
     if (p->dropout_locked != 0 && p->dropout_locked != 1)
         return firth_fail(err, FIRTH_ERR_PARAM, "dropout-locked must be 0 or 1, not %d",
                           p->dropout_locked);
+    if (p->epoch_shift != 0 && p->epoch_shift != 1)
+        return firth_fail(err, FIRTH_ERR_PARAM, "epoch-shift must be 0 or 1, not %d",
+                          p->epoch_shift);
     if (p->lr_decay_after < 0 || p->lr_decay_after > 1000000000)
         return firth_fail(err, FIRTH_ERR_PARAM, "lr-decay-after must be in 0..1e9, not %d",
                           p->lr_decay_after);
@@ -411,8 +414,8 @@ firth_status firth_charlm_set_optim(firth_charlm *m, const firth_charlm_params *
         p->beta2 != o->beta2 || p->eps != o->eps || p->val_frac != o->val_frac ||
         p->ema != o->ema || p->seed != o->seed)
         return firth_fail(err, FIRTH_ERR_PARAM, "only lr, lr-decay, lr-decay-after, dropout, "
-                          "dropout-locked, input-dropout, wdrop, weight-decay and clip can change "
-                          "on a trained model");
+                          "dropout-locked, input-dropout, wdrop, weight-decay, clip and "
+                          "epoch-shift can change on a trained model");
     if (firth_charlm_check_params(p, err) != FIRTH_OK) return err ? err->status : FIRTH_ERR_PARAM;
     m->p = *p;
     return FIRTH_OK;
@@ -748,6 +751,15 @@ static int all_finite_adam(const firth_charlm *m) {
     return 1;
 }
 
+/* Where the streams of 0-based `epoch` start in their slices: 0 without epoch_shift and in the
+ * first epoch, else in [0, seq), from the seed and the epoch alone (so a resumed run agrees). */
+static size_t epoch_offset(const firth_charlm *m, uint64_t epoch) {
+    if (!m->p.epoch_shift || epoch == 0) return 0;
+    firth_rng r;
+    firth_rng_seed(&r, m->p.seed ^ (epoch * 0xA24BAED4963EE407ull));
+    return firth_rng_below(&r, (uint32_t)m->p.seq);
+}
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -776,13 +788,16 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
     }
     size_t n_val = (size_t)floor((double)n * m->p.val_frac);
     size_t n_tr = n - n_val;
-    size_t Ls = n_tr / (size_t)B;
-    uint64_t cpe = Ls > 0 ? (Ls - 1) / (size_t)T : 0; /* steps per epoch */
+    size_t Ls = n_tr / (size_t)B; /* each stream's slice */
+    /* steps per epoch: a stream reads T characters a step and predicts the one after each; with
+     * epoch_shift it starts up to T - 1 characters into its slice */
+    const size_t lead = m->p.epoch_shift ? (size_t)T - 1 : 0;
+    uint64_t cpe = Ls > lead ? (Ls - 1 - lead) / (size_t)T : 0;
     if (cpe == 0) {
         st = firth_fail(err, FIRTH_ERR_INPUT,
                         "the training part of the text has %zu characters, too few for batch %d "
-                        "x (seq %d + 1) = %zu; use a smaller --batch or --seq", n_tr, B, T,
-                        (size_t)B * (size_t)(T + 1));
+                        "x (seq %d + %zu) = %zu; use a smaller --batch or --seq", n_tr, B, T,
+                        lead + 1, (size_t)B * ((size_t)T + lead + 1));
         goto out;
     }
     if (m->p.val_frac > 0 && n_val < 2) {
@@ -818,9 +833,10 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
             m->chunk = 0, m->epoch++;
             memset(m->state, 0, state_floats(m, B) * sizeof(float));
         }
+        const size_t first = epoch_offset(m, m->epoch) + m->chunk * (size_t)T;
         for (int t = 0; t < T; t++)
             for (int b = 0; b < B; b++) {
-                size_t pos = (size_t)b * Ls + m->chunk * (size_t)T + (size_t)t;
+                size_t pos = (size_t)b * Ls + first + (size_t)t;
                 m->ids[(size_t)t * B + b] = ids[pos];
                 m->tgt[(size_t)t * B + b] = ids[pos + 1];
             }
@@ -908,8 +924,9 @@ out:
  *   char[8] "FIRTHCLM"; u32 version; u32 endian mark 0x01020304
  *   u32 V, layers, hidden, embed, seq, batch
  *   f64 lr, beta1, beta2, eps, dropout, clip, val_frac, lr_decay, lr_decay_after, wdrop, ema,
- *       weight_decay, dropout_locked (0 or 1), input_dropout
- *                                   (version 4: no input_dropout: read as 0;
+ *       weight_decay, dropout_locked (0 or 1), input_dropout, epoch_shift (0 or 1)
+ *                                   (version 5: no epoch_shift: read as 0;
+ *                                   version 4 also no input_dropout: read as 0;
  *                                   version 3 also no weight_decay, dropout_locked: read as 0;
  *                                   version 2 also no wdrop, ema: read as 0; version 1 also no
  *                                   lr_decay, lr_decay_after: read as 1 and 10)
@@ -921,11 +938,11 @@ out:
  *   u64 checksum of every byte before it
  */
 #define CKPT_MAGIC "FIRTHCLM"
-#define CKPT_VERSION 5u
+#define CKPT_VERSION 6u
 #define CKPT_ENDIAN 0x01020304u
-#define CKPT_F64 14
+#define CKPT_F64 15
 /* f64 settings in the header of each version (index = version) */
-static const int ckpt_f64_of[CKPT_VERSION + 1] = {0, 7, 9, 11, 13, CKPT_F64};
+static const int ckpt_f64_of[CKPT_VERSION + 1] = {0, 7, 9, 11, 13, 14, CKPT_F64};
 #define CKPT_HEADER (8 + 4 * 2 + 4 * 6 + 8 * CKPT_F64 + 8 * 8)
 #define CKPT_HEADER_V1 (CKPT_HEADER - 8 * (CKPT_F64 - 7))
 
@@ -967,7 +984,8 @@ static void put_header(unsigned char *hd, const firth_charlm *m) {
                             m->p.eps,      m->p.dropout,  m->p.clip,
                             m->p.val_frac, m->p.lr_decay, (double)m->p.lr_decay_after,
                             m->p.wdrop,    m->p.ema,      m->p.weight_decay,
-                            (double)m->p.dropout_locked, m->p.input_dropout};
+                            (double)m->p.dropout_locked, m->p.input_dropout,
+                            (double)m->p.epoch_shift};
     for (int i = 0; i < CKPT_F64; i++) PUT(f64[i]);
     uint64_t u64[8] = {m->p.seed,    m->step,       m->epoch,     m->chunk,
                        m->rng.state, m->text_bytes, m->text_hash, (uint64_t)m->off.n};
@@ -1061,7 +1079,8 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
     memcpy(u64, p, sizeof u64);
     if (ver == 1) f64[7] = 1.0, f64[8] = 10.0; /* no decay in version 1 */
     /* f64[9], f64[10] (wdrop, ema) stay 0 before version 3, f64[11], f64[12] (weight_decay,
-     * dropout_locked) before 4, f64[13] (input_dropout) before 5 */
+     * dropout_locked) before 4, f64[13] (input_dropout) before 5, f64[14] (epoch_shift)
+     * before 6 */
     firth_charlm_params prm = {.layers = (int)u32[3], .hidden = (int)u32[4],
                                .embed = (int)u32[5], .seq = (int)u32[6], .batch = (int)u32[7],
                                .lr = f64[0], .beta1 = f64[1], .beta2 = f64[2], .eps = f64[3],
@@ -1075,9 +1094,11 @@ firth_charlm *firth_charlm_load(const char *path, firth_error *err) {
     if (after_ok) prm.lr_decay_after = (int)f64[8];
     const int locked_ok = f64[12] == 0 || f64[12] == 1;
     if (locked_ok) prm.dropout_locked = (int)f64[12];
+    const int shift_ok = f64[14] == 0 || f64[14] == 1;
+    if (shift_ok) prm.epoch_shift = (int)f64[14];
     if (u32[3] > FIRTH_CHARLM_MAX_LAYERS || u32[4] > 16384 || u32[5] > 16384 ||
         u32[6] > 100000 || u32[7] > 100000 || V < 1 || V > MAX_VOCAB || !after_ok || !locked_ok ||
-        firth_charlm_check_params(&prm, &perr) != FIRTH_OK) {
+        !shift_ok || firth_charlm_check_params(&prm, &perr) != FIRTH_OK) {
         firth_fail(err, FIRTH_ERR_INPUT, "'%s' is corrupt: its header holds impossible sizes "
                    "or settings", path);
         goto fail;

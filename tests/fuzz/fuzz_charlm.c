@@ -24,7 +24,8 @@
 /* Offsets in a version 1 header; version 2 adds two f64 (lr_decay, lr_decay_after) at 96, so
  * from the seed on its offsets are 16 more; version 3 two more (wdrop, ema at OFF_EMA_V3): 32
  * more, and when ema > 0 a fourth parameter block (the average) follows the moments; version 4
- * two more (weight_decay, dropout_locked): 48 more; version 5 one more (input_dropout): 56. */
+ * two more (weight_decay, dropout_locked): 48 more; version 5 one more (input_dropout): 56;
+ * version 6 one more (epoch_shift): 64. */
 #define HEADER_V1 160
 #define OFF_VERSION 8
 #define OFF_V 16
@@ -75,11 +76,12 @@ static size_t make_text(const uint32_t *vocab, uint32_t V, size_t chars, char *b
     return n;
 }
 
-/* Characters of training text for one step of this shape, or 0 when too many. */
+/* Characters of training text for one step of this shape (with the epoch shift, which starts
+ * the streams up to seq - 1 characters later), or 0 when too many. */
 static size_t text_chars(uint32_t seq, uint32_t batch, double val_frac) {
     if (seq < 1 || batch < 1 || (uint64_t)seq * batch > 2048 || !(val_frac >= 0 && val_frac <= 0.5))
         return 0;
-    double need = ((double)batch * (seq + 2) + 4) / (1.0 - val_frac) + 4;
+    double need = ((double)batch * (2.0 * seq + 2) + 4) / (1.0 - val_frac) + 4;
     return need * 4 <= MAX_TEXT ? (size_t)need : 0;
 }
 
@@ -93,8 +95,8 @@ static uint64_t fnv1a(const char *s, size_t n) {
 static void fix_up(uint8_t *f, size_t size) {
     if (size < HEADER_V1 + 8) return;
     const uint32_t ver = get32(f + OFF_VERSION);
-    static const size_t extra_of[] = {0, 0, 16, 32, 48, 56}; /* header bytes past version 1's */
-    const size_t x = extra_of[ver >= 1 && ver <= 5 ? ver : 5], hdr = HEADER_V1 + x;
+    static const size_t extra_of[] = {0, 0, 16, 32, 48, 56, 64}; /* header bytes past v1's */
+    const size_t x = extra_of[ver >= 1 && ver <= 6 ? ver : 6], hdr = HEADER_V1 + x;
     if (size < hdr + 8) return;
     uint32_t V = get32(f + OFF_V);
     uint64_t n = fz_get64(f + OFF_NPARAMS + x);

@@ -268,16 +268,17 @@ def native_sum(h, block):
 
 
 # --- character-model checkpoints (firth charlm train) ------------------------------------------
-CLM_HEADER = 216  # version 5; version 4's has no input_dropout (144..152), version 3's no
-                  # weight_decay, dropout_locked either (128..144), version 2's no wdrop, ema
-                  # either (112..128), version 1's no lr_decay, lr_decay_after (96..112)
+CLM_HEADER = 224  # version 6; version 5's has no epoch_shift (152..160), version 4's no
+                  # input_dropout either (144..152), version 3's no weight_decay,
+                  # dropout_locked either (128..144), version 2's no wdrop, ema either
+                  # (112..128), version 1's no lr_decay, lr_decay_after (96..112)
 
 def charlm_old(data, version):
-    """A version 5 checkpoint without a weight average, weight decay, locked or input dropout
-    rewritten as version 1, 2, 3 or 4 (which loaders still read)."""
+    """A version 6 checkpoint without a weight average, weight decay, locked or input dropout
+    or the epoch shift rewritten as version 1, 2, 3, 4 or 5 (which loaders still read)."""
     V = struct.unpack_from("<I", data, 16)[0]
     n = struct.unpack_from("<Q", data, CLM_HEADER - 8)[0]
-    head = bytearray(data[:{1: 96, 2: 112, 3: 128, 4: 144}[version]] + data[152:CLM_HEADER])
+    head = bytearray(data[:{1: 96, 2: 112, 3: 128, 4: 144, 5: 152}[version]] + data[160:CLM_HEADER])
     struct.pack_into("<I", head, 8, version)
     body = data[CLM_HEADER:len(data) - 8]
     sizes = [4 * V, 4 * n, 4 * n, 4 * n, len(body) - 4 * V - 12 * n]
@@ -306,7 +307,9 @@ try:
                                          "--weight-decay", "0.5", "--dropout", "0.3",
                                          "--dropout-locked", "1"]),
                        ("input_dropout", ["--layers", "1", "--hidden", "3", "--embed", "2", "--seq", "3",
-                                          "--batch", "2", "--input-dropout", "0.2"])]:
+                                          "--batch", "2", "--input-dropout", "0.2"]),
+                       ("epoch_shift", ["--layers", "1", "--hidden", "3", "--seq", "4", "--batch", "2",
+                                        "--epoch-shift", "1"])]:
         out = os.path.join(tmp, name + ".clm")
         subprocess.run([FIRTH, "charlm", "train", "--input", text, "--output", out, "--steps", "3",
                         "--eval-every", "2", "--quiet"] + args, check=True)
@@ -318,6 +321,7 @@ try:
     put("charlm", "version2", charlm_old(data, 2))
     put("charlm", "version3", charlm_old(data, 3))
     put("charlm", "version4", charlm_old(data, 4))
+    put("charlm", "version5", charlm_old(data, 5))
     bad = bytearray(data)
     struct.pack_into("<I", bad, 32, 100000)  # seq (the file's length does not depend on it)
     put("charlm", "huge_seq", bytes(bad))
