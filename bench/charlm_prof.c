@@ -45,7 +45,10 @@ int main(int argc, char **argv) {
     firth_charlm_params p = firth_charlm_default_params();
     p.layers = atoi(argv[2]), p.hidden = atoi(argv[3]), p.seq = atoi(argv[4]);
     p.batch = atoi(argv[5]);
-    int steps = atoi(argv[6]), threads = atoi(argv[7]);
+    /* THREADS > 0: firth's threads (firth_charlm_set_threads), OpenBLAS on one; THREADS < 0:
+     * -THREADS OpenBLAS threads and none of firth's (how charlm ran before it had threads) */
+    int steps = atoi(argv[6]), threads = atoi(argv[7]), pool = threads > 0;
+    threads = threads < 0 ? -threads : threads < 1 ? 1 : threads;
     openblas_set_num_threads(threads);
 
     /* sgemm peak */
@@ -66,6 +69,12 @@ int main(int argc, char **argv) {
     firth_error err = {0};
     firth_charlm *m = firth_charlm_new(text, (size_t)len, &p, &err);
     if (!m) return fprintf(stderr, "%s\n", err.message), 1;
+    if (pool) {
+        openblas_set_num_threads(1);
+        if (firth_charlm_set_threads(m, threads, &err) != FIRTH_OK ||
+            firth_charlm_work_train(m, &err) != FIRTH_OK)
+            return fprintf(stderr, "%s\n", err.message), 1;
+    }
     const int T = p.seq, B = p.batch, H = p.hidden, L = p.layers, V = m->V;
     const double TB = (double)T * B, G = 4.0 * H;
     /* flops of the matrix products of one step */
@@ -90,7 +99,13 @@ int main(int argc, char **argv) {
         double t = now() - t0;
         if (s > 0 || steps == 1) t_step = t < t_step ? t : t_step; /* first step warms up */
     }
-    /* the recurrent products alone, same shapes */
+    printf("config layers %d hidden %d seq %d batch %d vocab %d, %d %s threads\n", L, H, T, B,
+           V, threads, pool ? "firth" : "OpenBLAS");
+    printf("step (best of %d): %.1f ms, %.2f GFLOP of products -> %.1f GFLOP/s = %.0f%% of the "
+           "sgemm peak; %.0f chars/s\n", steps, t_step * 1e3, fl / 1e9, fl / t_step / 1e9,
+           100 * fl / t_step / 1e9 / peak, TB / t_step);
+    /* the recurrent products alone, same shapes, as one call each on OpenBLAS's threads */
+    openblas_set_num_threads(threads);
     float *h = randbuf((size_t)B * H), *g = randbuf((size_t)B * 4 * H), *wh = randbuf((size_t)H * 4 * H);
     double t_rec = 1e30;
     for (int r = 0; r < 3; r++) {
@@ -106,13 +121,9 @@ int main(int argc, char **argv) {
         t_rec = t < t_rec ? t : t_rec;
     }
     double rec_fl = 2.0 * L * T * 2.0 * B * H * G;
-    printf("config layers %d hidden %d seq %d batch %d vocab %d, %d threads\n", L, H, T, B, V,
-           threads);
-    printf("step (best of %d): %.1f ms, %.2f GFLOP of products -> %.1f GFLOP/s = %.0f%% of the "
-           "sgemm peak; %.0f chars/s\n", steps, t_step * 1e3, fl / 1e9, fl / t_step / 1e9,
-           100 * fl / t_step / 1e9 / peak, TB / t_step);
-    printf("recurrent products: %.1f ms per step = %.0f%% of the step (%.1f GFLOP/s on (%d x %d) "
-           "x (%d x %d)); everything else %.1f ms\n", t_rec * 1e3, 100 * t_rec / t_step,
+    printf("recurrent products on %d OpenBLAS threads: %.1f ms per step = %.0f%% of the step "
+           "(%.1f GFLOP/s on (%d x %d) "
+           "x (%d x %d)); everything else %.1f ms\n", threads, t_rec * 1e3, 100 * t_rec / t_step,
            rec_fl / t_rec / 1e9, B, H, H, 4 * H, (t_step - t_rec) * 1e3);
     firth_charlm_free(m);
     firth_free_aligned(A), firth_free_aligned(Bm), firth_free_aligned(C);

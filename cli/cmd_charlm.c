@@ -202,8 +202,8 @@ static int cmd_charlm_train(int argc, char **argv) {
          "steps between validation passes (default 1000; 0: only at the end)"},
         {"--checkpoint-every", OPT_U64, &ckpt_every, 0, 1e15, NULL, "N",
          "steps between checkpoints (default 1000; 0: only at the end)"},
-        {"--threads", OPT_INT, &threads, 1, 1024, NULL, "N",
-         "OpenBLAS threads (default 1: bit-for-bit reproducible)"},
+        {"--threads", OPT_INT, &threads, 1, FIRTH_CHARLM_MAX_THREADS, NULL, "N",
+         "threads (default 1; a run is bit-for-bit repeatable for a given count)"},
         {"--seed", OPT_U64, &seed, 0, 1.8e19, NULL, "N", "random seed (default 1)"},
         {"--quiet", OPT_FLAG, &quiet, 0, 0, NULL, NULL, "no progress on stderr"},
     };
@@ -274,7 +274,9 @@ static int cmd_charlm_train(int argc, char **argv) {
              firth_charlm_vocab_size(m), p->layers, p->hidden, p->embed ? "" : " (one-hot input)",
              p->seq, p->batch, resume ? "resuming at step" : "new model, seed",
              (unsigned long long)(resume ? firth_charlm_steps_done(m) : p->seed));
-    openblas_set_num_threads(threads);
+    /* firth's threads split the work; each calls OpenBLAS on one thread */
+    openblas_set_num_threads(1);
+    if (firth_charlm_set_threads(m, threads, &err) != FIRTH_OK) goto fail;
     signal(SIGINT, on_sigint);
     firth_charlm_train_opts o = {.steps = steps, .epochs = epochs, .eval_every = eval_every,
                                  .checkpoint_every = ckpt_every, .checkpoint = output,
@@ -385,7 +387,8 @@ static int cmd_charlm_eval(int argc, char **argv) {
         {"--streams", OPT_INT, &streams, 1, 1000000, NULL, "N",
          "cut the text into N contiguous streams (default: the model's batch, as training's "
          "validation; 1: the whole text as one stream)"},
-        {"--threads", OPT_INT, &threads, 1, 1024, NULL, "N", "OpenBLAS threads (default 1)"},
+        {"--threads", OPT_INT, &threads, 1, FIRTH_CHARLM_MAX_THREADS, NULL, "N",
+         "threads (default 1)"},
     };
     const char *usage =
         "usage: firth charlm eval CKPT --input TEXT [--streams N]\n\n"
@@ -406,8 +409,9 @@ static int cmd_charlm_eval(int argc, char **argv) {
     firth_charlm *m = firth_charlm_load(path, &err);
     double nats = 0;
     uint64_t chars = 0;
-    openblas_set_num_threads(threads);
-    if (!m || !(text = read_all(input, &len, &err)) ||
+    openblas_set_num_threads(1);
+    if (!m || firth_charlm_set_threads(m, threads, &err) != FIRTH_OK ||
+        !(text = read_all(input, &len, &err)) ||
         firth_charlm_eval_streams(m, text, len, streams, &nats, &chars, &err) != FIRTH_OK) {
         rc = cli_fail(&err);
     } else {

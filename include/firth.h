@@ -792,6 +792,14 @@ uint64_t firth_charlm_steps_done(const firth_charlm *model);
  * field of `params` must equal the model's (FIRTH_ERR_PARAM otherwise). */
 firth_status firth_charlm_set_optim(firth_charlm *model, const firth_charlm_params *params,
                                     firth_error *err);
+/* Threads (1 to FIRTH_CHARLM_MAX_THREADS; 1, the default, runs on the caller alone) for the
+ * matrix products and the recurrent steps of training, evaluation and feeding: each time step
+ * is split between them by hidden units, the products over a whole chunk by rows or columns.
+ * Each thread calls OpenBLAS itself, so run OpenBLAS single-threaded
+ * (openblas_set_num_threads(1)) beside them. A run is repeatable for a given thread count;
+ * counts differ in the last bits. Not saved with the model; the scratch is made anew. */
+#define FIRTH_CHARLM_MAX_THREADS 64
+firth_status firth_charlm_set_threads(firth_charlm *model, int threads, firth_error *err);
 /* The step size of a step taken in 0-based `epoch`: lr x lr_decay^(epochs ended from epoch
  * lr_decay_after on). */
 double firth_charlm_lr_at(const firth_charlm_params *params, uint64_t epoch);

@@ -370,6 +370,20 @@ CD="--dropout 0.2 --embed 8 --lr-decay 0.7 --lr-decay-after 1 --wdrop 0.2 --ema 
     && "$FIRTH" charlm train --resume "$L/b.ckpt" --input "$L/text.txt" --output "$L/b.ckpt" --steps 150 --quiet \
     && cmp -s "$L/a.ckpt" "$L/b.ckpt" && ok "charlm --resume: byte-identical to an uninterrupted run" \
     || bad "charlm resume" "checkpoints differ"
+# --threads 2: the same run on two threads, resumed there, byte-identical again; its evaluation
+# on 1 and 2 threads agrees to rounding
+"$FIRTH" charlm train --input "$L/text.txt" --output "$L/t2.ckpt" $CL $CD --steps 150 --threads 2 --quiet \
+    && "$FIRTH" charlm train --input "$L/text.txt" --output "$L/t2b.ckpt" $CL $CD --steps 45 --threads 2 --quiet \
+    && "$FIRTH" charlm train --resume "$L/t2b.ckpt" --input "$L/text.txt" --output "$L/t2b.ckpt" --steps 150 --threads 2 --quiet \
+    && cmp -s "$L/t2.ckpt" "$L/t2b.ckpt" && ok "charlm --threads 2 --resume: byte-identical to an uninterrupted run" \
+    || bad "charlm --threads 2 resume" "checkpoints differ"
+e1=$("$FIRTH" charlm eval "$L/t2.ckpt" --input "$L/text.txt" 2> /dev/null)
+e2=$("$FIRTH" charlm eval "$L/t2.ckpt" --input "$L/text.txt" --threads 2 2> /dev/null)
+e0=$("$FIRTH" charlm eval "$L/a.ckpt" --input "$L/text.txt" 2> /dev/null)
+printf '%s\n%s\n%s\n' "$e1" "$e2" "$e0" | awk '$1 == "nats/char:" { v[NR] = $2 } END { d = v[1] - v[2]; d0 = v[1] - v[3]; exit !(NR == 3 && d * d < 1e-10 && d0 * d0 < 1e-4) }' \
+    && ok "charlm --threads 2: eval on 1 and 2 threads ${e1%% bits*} / ${e2%% bits*}, one-thread run's ${e0%% bits*}" \
+    || bad "charlm --threads 2" "$e1 / $e2 / one thread: $e0"
+expect_error "charlm train: --threads 0" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --threads 0
 # SIGINT writes a checkpoint that resumes
 "$FIRTH" charlm train --input "$L/text.txt" --output "$L/int.ckpt" $CL --steps 100000000 --quiet 2> "$L/err" &
 pid=$!

@@ -5,6 +5,9 @@
  *  2. the fast layer (batched sgemm, fused gates) against the naive loops, dense and one-hot
  *     input (one-hot also with per-row input scales, as input dropout), odd sizes (vector
  *     remainders), non-zero initial state: activations, states and every gradient;
+ *  2b. the same fast layer on 2, 3 and 8 threads (acts.pool: each step split by hidden units,
+ *     some parts empty when there are more threads than units) against the naive loops, and
+ *     a second run on as many threads against the first (repeatable to the bit);
  *  3. central finite differences of a loss sum_t r_t . h_t (r random) computed from the FAST
  *     forward, against the fast backward: every weight, bias, input and initial-state gradient.
  * The PyTorch comparison of the whole model is in test_charlm.c. Largest differences printed. */
@@ -14,8 +17,11 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/pool.h"
 #include "core/rng.h"
 #include "lm/lstm.h"
+
+#undef I /* complex.h's, through cblas.h; the layer below has a field I */
 
 static void fill(firth_rng *rng, float *x, size_t n, double scale) {
     for (size_t i = 0; i < n; i++) x[i] = (float)((2.0 * firth_rng_double(rng) - 1.0) * scale);
@@ -88,7 +94,16 @@ static void layer_init(layer *L, int T, int B, int I, int H, int onehot, uint64_
     L->dh0 = calloc(BH, sizeof(float)), L->dc0 = calloc(BH, sizeof(float));
 }
 
+/* The scratch of the threaded steps, for a pool of `threads`. */
+static void layer_threads(layer *L, firth_pool *pool) {
+    size_t G = 4 * (size_t)L->H;
+    L->a.pool = pool;
+    L->a.wp = calloc(G * L->H, sizeof(float)), L->a.rt = calloc(G * L->B, sizeof(float));
+    L->a.dht = calloc((size_t)L->H * L->B, sizeof(float));
+}
+
 static void layer_free(layer *L) {
+    free(L->a.wp), free(L->a.rt), free(L->a.dht);
     free(L->x), free(L->ids), free(L->wx), free(L->wh), free(L->b), free(L->h0), free(L->c0);
     free(L->dh), free(L->a.gates), free(L->a.dgates), free(L->a.c), free(L->a.h), free(L->a.tc);
     free(L->a.dhc), free(L->gwx), free(L->gwh), free(L->gb), free(L->dx), free(L->dh0);
@@ -168,6 +183,54 @@ static void test_lstm_fast_vs_naive(void) {
     printf("    fast vs naive: largest relative difference %.3g\n", worst);
 }
 
+static void test_lstm_threads_vs_naive(void) {
+    const int shapes[][5] = {{5, 3, 7, 6, 0}, {4, 2, 9, 33, 0}, {6, 4, 11, 17, 1}, {1, 1, 3, 5, 0},
+                             {3, 5, 20, 64, 1}, {5, 4, 9, 19, 2}, {7, 16, 40, 48, 0}};
+    const int counts[] = {2, 3, 8};
+    double worst = 0;
+    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+        firth_pool *pool = NULL;
+        firth_error err = {0};
+        CHECK(firth_pool_new(counts[c], &pool, &err) == FIRTH_OK, "pool: %s", err.message);
+        if (!pool) return;
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+            const int *d = shapes[s];
+            layer F, R, N;
+            layer_init(&F, d[0], d[1], d[2], d[3], d[4], 300 + s);
+            layer_init(&R, d[0], d[1], d[2], d[3], d[4], 300 + s);
+            layer_init(&N, d[0], d[1], d[2], d[3], d[4], 300 + s);
+            layer_threads(&F, pool), layer_threads(&R, pool);
+            run_forward(&F, 0), run_forward(&R, 0), run_forward(&N, 1);
+            run_backward(&F, 0), run_backward(&R, 0), run_backward(&N, 1);
+            size_t G = 4 * (size_t)d[3], TB = (size_t)d[0] * d[1], BH = (size_t)d[1] * d[3];
+            struct { const char *name; const float *a, *r, *b; size_t n; } cmp[] = {
+                {"gates", F.a.gates, R.a.gates, N.a.gates, TB * G},
+                {"h", F.a.h, R.a.h, N.a.h, (TB + d[1]) * d[3]},
+                {"c", F.a.c, R.a.c, N.a.c, (TB + d[1]) * d[3]},
+                {"dgates", F.a.dgates, R.a.dgates, N.a.dgates, TB * G},
+                {"dWx", F.gwx, R.gwx, N.gwx, (size_t)d[2] * G},
+                {"dWh", F.gwh, R.gwh, N.gwh, (size_t)d[3] * G},
+                {"db", F.gb, R.gb, N.gb, G},
+                {"dx", F.dx, R.dx, N.dx, d[4] ? 0 : TB * d[2]},
+                {"dh0", F.dh0, R.dh0, N.dh0, BH},
+                {"dc0", F.dc0, R.dc0, N.dc0, BH},
+            };
+            for (size_t k = 0; k < sizeof cmp / sizeof *cmp; k++) {
+                double e = maxdiff(cmp[k].a, cmp[k].b, cmp[k].n);
+                worst = e > worst ? e : worst;
+                CHECK(e < 2e-5, "%d threads, T%d B%d I%d H%d: %s differs from naive by %.3g",
+                      counts[c], d[0], d[1], d[2], d[3], cmp[k].name, e);
+                CHECK(memcmp(cmp[k].a, cmp[k].r, cmp[k].n * sizeof(float)) == 0,
+                      "%d threads, T%d B%d I%d H%d: %s not repeatable", counts[c], d[0], d[1],
+                      d[2], d[3], cmp[k].name);
+            }
+            layer_free(&F), layer_free(&R), layer_free(&N);
+        }
+        firth_pool_free(pool);
+    }
+    printf("    2, 3, 8 threads vs naive: largest relative difference %.3g\n", worst);
+}
+
 /* loss = sum_t sum_b r . h_t, in double from the fast forward; the layer's dh holds r. */
 static double fd_loss(layer *L) {
     run_forward(L, 0);
@@ -225,6 +288,7 @@ static void test_lstm_finite_differences(void) {
 const test_case tests_lstm[] = {
     {"lstm_activations", test_lstm_activations},
     {"lstm_fast_vs_naive", test_lstm_fast_vs_naive},
+    {"lstm_threads_vs_naive", test_lstm_threads_vs_naive},
     {"lstm_finite_differences", test_lstm_finite_differences},
     TEST_END,
 };

@@ -3,6 +3,8 @@
  * checkpoint layout is described above charlm_save; the gradients in docs/derivations.md. */
 #include "lm/charlm.h"
 
+#include "core/pool.h"
+
 #include <cblas.h>
 #include <errno.h>
 #include <math.h>
@@ -120,6 +122,7 @@ static void free_work(firth_charlm *m) {
             firth_lstm_acts *a = &m->acts[l];
             firth_free_aligned(a->gates), firth_free_aligned(a->c), firth_free_aligned(a->h);
             firth_free_aligned(a->tc), firth_free_aligned(a->dgates), firth_free_aligned(a->dhc);
+            firth_free_aligned(a->wp), firth_free_aligned(a->rt), firth_free_aligned(a->dht);
         }
     free(m->acts);
     firth_free_aligned(m->xemb), firth_free_aligned(m->dxemb);
@@ -138,6 +141,7 @@ static void free_work(firth_charlm *m) {
 void firth_charlm_free(firth_charlm *m) {
     if (!m) return;
     free_work(m);
+    firth_pool_free(m->pool);
     free(m->vocab);
     firth_free_aligned(m->params);
     firth_free_aligned(m->grads);
@@ -170,7 +174,8 @@ static double model_bytes(const firth_charlm *m) {
 /* Bytes of the scratch for T steps x B streams (the evaluation state of B streams included). */
 static double work_bytes(const firth_charlm *m, int T, int B) {
     double TB = (double)T * B, H = m->p.hidden, G = 4.0 * H, E = m->p.embed, L = m->p.layers;
-    return 4.0 * (L * (TB * (2.0 * G + H) + ((double)T + 1) * B * 2.0 * H + 4.0 * B * H) +
+    double par = firth_pool_threads(m->pool) > 1 ? G * H + G * B + H * B : 0.0;
+    return 4.0 * (L * (TB * (2.0 * G + H) + ((double)T + 1) * B * 2.0 * H + 4.0 * B * H + par) +
                   TB * (2.0 * E + 2.0 * H + (double)m->V + 2.0 * L * H) +
                   3.0 * TB);
 }
@@ -201,6 +206,11 @@ firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err) 
         a->gates = zalloc(TB * G, &fail), a->dgates = zalloc(TB * G, &fail);
         a->c = zalloc((Tz + 1) * Bz * H, &fail), a->h = zalloc((Tz + 1) * Bz * H, &fail);
         a->tc = zalloc(TB * H, &fail), a->dhc = zalloc(2 * Bz * H, &fail);
+        if (firth_pool_threads(m->pool) > 1) {
+            a->pool = m->pool;
+            a->wp = zalloc(G * H, &fail), a->rt = zalloc(G * Bz, &fail);
+            a->dht = zalloc(H * Bz, &fail);
+        }
     }
     if (E) m->xemb = zalloc(TB * E, &fail), m->dxemb = zalloc(TB * E, &fail);
     /* dropout: slot l > 0 the input of layer l, slot 0 the top layer's output */
@@ -218,6 +228,22 @@ firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err) 
                           work_bytes(m, T, B) / 1048576.0, T, B);
     }
     m->work_T = T, m->work_B = B;
+    return FIRTH_OK;
+}
+
+firth_status firth_charlm_set_threads(firth_charlm *m, int threads, firth_error *err) {
+    if (threads < 1 || threads > FIRTH_CHARLM_MAX_THREADS)
+        return firth_fail(err, FIRTH_ERR_PARAM, "threads must be 1..%d, not %d",
+                          FIRTH_CHARLM_MAX_THREADS, threads);
+    if (threads == firth_pool_threads(m->pool)) return FIRTH_OK;
+    firth_pool *pool = NULL;
+    if (threads > 1) {
+        firth_status st = firth_pool_new(threads, &pool, err);
+        if (st != FIRTH_OK) return st;
+    }
+    free_work(m); /* remade as needed, with or without the scratch of the threads */
+    firth_pool_free(m->pool);
+    m->pool = pool;
     return FIRTH_OK;
 }
 
@@ -534,8 +560,8 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
     if (drop) top = dropout_fwd(m, 0, top, TB * (size_t)H, drawn, keep_scale);
     for (size_t r = 0; r < TB; r++)
         memcpy(m->logits + r * V, P + o->by, (size_t)V * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, V, H, 1.0f, top, H,
-                P + o->wy, V, 1.0f, m->logits, V);
+    firth_pool_sgemm(m->pool, CblasNoTrans, CblasNoTrans, (int)TB, V, H, 1.0f, top, H,
+                     P + o->wy, V, 1.0f, m->logits, V);
     if (!targets) return 0.0;
 
     /* softmax cross-entropy; with train the rows become d loss / d logits of the mean loss */
@@ -557,13 +583,13 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
     if (!train) return loss;
 
     float *g = m->grads;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, V, (int)TB, 1.0f, top, H, m->logits,
-                V, 1.0f, g + o->wy, V);
+    firth_pool_sgemm(m->pool, CblasTrans, CblasNoTrans, H, V, (int)TB, 1.0f, top, H, m->logits,
+                     V, 1.0f, g + o->wy, V);
     for (size_t r = 0; r < TB; r++)
         for (int k = 0; k < V; k++) g[o->by + k] += m->logits[r * V + k];
     float *dh = m->dbuf[0], *dbelow = m->dbuf[1];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, H, V, 1.0f, m->logits, V,
-                m->params + o->wy, V, 0.0f, dh, H);
+    firth_pool_sgemm(m->pool, CblasNoTrans, CblasTrans, (int)TB, H, V, 1.0f, m->logits, V,
+                     m->params + o->wy, V, 0.0f, dh, H);
     if (drop) dropout_bwd(m, 0, dh, TB * (size_t)H);
     const size_t HG = (size_t)H * 4 * (size_t)H;
     for (int l = L - 1; l >= 0; l--) {

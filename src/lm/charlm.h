@@ -56,6 +56,7 @@ struct firth_charlm {
     int32_t *ids, *tgt;  /* (T B) */
     float *eval_state;   /* (L, 2, work_B, H) scratch of firth_charlm_work */
     float *gen_state;    /* (L, 2, 1, H) */
+    struct firth_pool *pool; /* NULL, or the threads of firth_charlm_set_threads */
 };
 
 /* Makes the scratch hold T steps x B streams (B <= batch); FIRTH_ERR_PARAM when that would not

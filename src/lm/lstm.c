@@ -6,6 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/pool.h"
+
 /* ---- vectorisable exp, sigmoid, tanh ---------------------------------------------------- */
 
 /* e^x for x in float range: Cody-Waite reduction x = n ln2 + r, |r| <= ln2 / 2, Cephes' degree-6
@@ -73,6 +75,131 @@ static inline void gate_row_forward(int H, float *restrict row, const float *res
     }
 }
 
+/* ---- fast, on several threads (acts->pool) ----------------------------------------------------- */
+
+typedef struct step_job {
+    int T, B, H;
+    const firth_lstm_weights *w;
+    firth_lstm_acts *a;
+    const float *dh; /* backward: d loss / d h_t from above */
+    float *dh0;      /* backward: NULL or d loss / d h_0 */
+} step_job;
+
+static int use_pool(const firth_lstm_acts *a) { return firth_pool_threads(a->pool) > 1; }
+
+/* Part p's hidden units [*u0, *u0 + *nu); its rows of wp and rt start at row 4 u0. */
+static void part_units(int H, int part, int parts, int *u0, int *nu) {
+    size_t lo, hi;
+    firth_pool_range((size_t)H, part, parts, &lo, &hi);
+    *u0 = (int)lo, *nu = (int)(hi - lo);
+}
+
+/* gate_row_forward for nu units of one row, the recurrent term added here: row (the units'
+ * x Wx + b), cprev, c, tc, h start at the part's first unit; r at its rt block, column b (the
+ * unit's four gates are nu B apart, consecutive units B apart). */
+static inline void gate_part_forward(int H, int nu, int B, float *restrict row,
+                                     const float *restrict r, const float *restrict cprev,
+                                     float *restrict c, float *restrict tc, float *restrict h) {
+    float *ri = row, *rf = row + H, *ro = row + 2 * H, *rg = row + 3 * H;
+    const size_t s = (size_t)nu * (size_t)B;
+#pragma omp simd
+    for (int j = 0; j < nu; j++) {
+        size_t k = (size_t)j * (size_t)B;
+        float i = v_sigmoid(ri[j] + r[k]), f = v_sigmoid(rf[j] + r[s + k]);
+        float o = v_sigmoid(ro[j] + r[2 * s + k]), g = v_tanh(rg[j] + r[3 * s + k]);
+        float cj = f * cprev[j] + i * g;
+        float t = v_tanh(cj);
+        ri[j] = i, rf[j] = f, ro[j] = o, rg[j] = g;
+        c[j] = cj, tc[j] = t, h[j] = o * t;
+    }
+}
+
+static void forward_part(void *ctx, int part, int parts) {
+    const step_job *J = ctx;
+    const int H = J->H, B = J->B;
+    const size_t G = 4 * (size_t)H, BH = (size_t)B * H;
+    firth_lstm_acts *a = J->a;
+    int u0, nu;
+    part_units(H, part, parts, &u0, &nu);
+    float *wp = a->wp + 4 * (size_t)u0 * H, *rt = a->rt + 4 * (size_t)u0 * B;
+    for (int q = 0; q < 4; q++) /* the part's columns of Wh, transposed, 32 rows at a time */
+        for (int k0 = 0; k0 < H; k0 += 32) {
+            const int kn = H - k0 < 32 ? H - k0 : 32;
+            const float *restrict src = J->w->wh + (size_t)k0 * G + (size_t)q * H + u0;
+            for (int j = 0; j < nu; j++) {
+                float *restrict dst = wp + ((size_t)q * nu + j) * H + k0;
+                for (int k = 0; k < kn; k++) dst[k] = src[(size_t)k * G + j];
+            }
+        }
+    for (int t = 0; t < J->T; t++) {
+        if (nu) {
+            float *gt = a->gates + (size_t)t * B * G + u0;
+            const size_t prev = (size_t)t * BH + u0, next = prev + BH;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 4 * nu, B, H, 1.0f, wp, H,
+                        a->h + (size_t)t * BH, H, 0.0f, rt, B);
+            for (int b = 0; b < B; b++) {
+                size_t o = (size_t)b * H;
+                gate_part_forward(H, nu, B, gt + (size_t)b * G, rt + b, a->c + prev + o,
+                                  a->c + next + o, a->tc + prev + o, a->h + next + o);
+            }
+        }
+        firth_pool_barrier(a->pool); /* h_t whole before any part's next product */
+    }
+}
+
+/* gate_row_backward for nu units of one row, dh_next from the part's rows of dht (column b,
+ * units B apart); row, tc, cprev, dh_up, dc_next and drow start at the part's first unit. */
+static inline void gate_part_backward(int H, int nu, int B, const float *restrict row,
+                                      const float *restrict tc, const float *restrict cprev,
+                                      const float *restrict dh_up, const float *restrict dh_next,
+                                      float *restrict dc_next, float *restrict drow) {
+    const float *ri = row, *rf = row + H, *ro = row + 2 * H, *rg = row + 3 * H;
+    float *di = drow, *df = drow + H, *dout = drow + 2 * H, *dg = drow + 3 * H;
+#pragma omp simd
+    for (int j = 0; j < nu; j++) {
+        float i = ri[j], f = rf[j], o = ro[j], g = rg[j], t = tc[j];
+        float dh = dh_up[j] + dh_next[(size_t)j * (size_t)B];
+        float dc = dc_next[j] + dh * o * (1.0f - t * t);
+        dout[j] = dh * t * o * (1.0f - o);
+        di[j] = dc * g * i * (1.0f - i);
+        df[j] = dc * cprev[j] * f * (1.0f - f);
+        dg[j] = dc * i * (1.0f - g * g);
+        dc_next[j] = dc * f;
+    }
+}
+
+static void backward_part(void *ctx, int part, int parts) {
+    const step_job *J = ctx;
+    const int H = J->H, B = J->B;
+    const size_t G = 4 * (size_t)H, BH = (size_t)B * H;
+    firth_lstm_acts *a = J->a;
+    int u0, nu;
+    part_units(H, part, parts, &u0, &nu);
+    float *dht = a->dht + (size_t)u0 * B, *dc_next = a->dhc + BH + u0;
+    memset(dht, 0, (size_t)nu * B * sizeof(float));
+    for (int b = 0; b < B; b++) memset(dc_next + (size_t)b * H, 0, (size_t)nu * sizeof(float));
+    for (int t = J->T - 1; t >= 0; t--) {
+        float *dgt = a->dgates + (size_t)t * B * G;
+        if (nu) {
+            const size_t st = (size_t)t * BH + u0;
+            for (int b = 0; b < B; b++) {
+                size_t o = (size_t)b * H;
+                gate_part_backward(H, nu, B, a->gates + (size_t)t * B * G + (size_t)b * G + u0,
+                                   a->tc + st + o, a->c + st + o, J->dh + st + o, dht + b,
+                                   dc_next + o, dgt + (size_t)b * G + u0);
+            }
+        }
+        firth_pool_barrier(a->pool); /* d loss / d a_t whole before the product reads it */
+        if (nu && (t > 0 || J->dh0)) /* the part's rows of dh_{t-1}^T = Wh da_t^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nu, B, (int)G, 1.0f,
+                        J->w->wh + (size_t)u0 * G, (int)G, dgt, (int)G, 0.0f, dht, B);
+    }
+    if (J->dh0)
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < nu; j++)
+                J->dh0[(size_t)b * H + u0 + j] = dht[(size_t)j * B + b];
+}
+
 void firth_lstm_forward(int T, int B, int NI, int H, const float *x, const int32_t *ids,
                         const float *id_scale, const firth_lstm_weights *w, firth_lstm_acts *a) {
     const size_t G = 4 * (size_t)H, BH = (size_t)B * H, TB = (size_t)T * B;
@@ -88,8 +215,13 @@ void firth_lstm_forward(int T, int B, int NI, int H, const float *x, const int32
             for (size_t k = 0; k < G; k++) dst[k] += s * src[k];
         }
     } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, (int)G, NI, 1.0f, x, NI,
-                    w->wx, (int)G, 1.0f, a->gates, (int)G);
+        firth_pool_sgemm(a->pool, CblasNoTrans, CblasNoTrans, (int)TB, (int)G, NI, 1.0f, x, NI,
+                         w->wx, (int)G, 1.0f, a->gates, (int)G);
+    }
+    if (use_pool(a)) {
+        step_job J = {T, B, H, w, a, NULL, NULL};
+        firth_pool_run(a->pool, forward_part, &J);
+        return;
     }
     for (int t = 0; t < T; t++) {
         float *gt = a->gates + (size_t)t * B * G;
@@ -127,12 +259,11 @@ static inline void gate_row_backward(int H, const float *restrict row, const flo
     }
 }
 
-void firth_lstm_backward(int T, int B, int NI, int H, const float *x, const int32_t *ids,
-                         const float *id_scale, const firth_lstm_weights *w, firth_lstm_acts *a,
-                         const float *dh, firth_lstm_grads *g, float *dx, float *dh0, float *dc0) {
-    const size_t G = 4 * (size_t)H, BH = (size_t)B * H, TB = (size_t)T * B;
+/* The T steps of backward on the caller alone: a->dhc holds dh and dc flowing back (zero). */
+static void backward_steps(int T, int B, int H, const firth_lstm_weights *w, firth_lstm_acts *a,
+                           const float *dh, int dh0_wanted) {
+    const size_t G = 4 * (size_t)H, BH = (size_t)B * H;
     float *dh_next = a->dhc, *dc_next = a->dhc + BH;
-    memset(a->dhc, 0, 2 * BH * sizeof(float));
     for (int t = T - 1; t >= 0; t--) {
         const float *gt = a->gates + (size_t)t * B * G;
         float *dgt = a->dgates + (size_t)t * B * G;
@@ -142,15 +273,29 @@ void firth_lstm_backward(int T, int B, int NI, int H, const float *x, const int3
                               a->c + (size_t)t * BH + o, dh + (size_t)t * BH + o, dh_next + o,
                               dc_next + o, dgt + (size_t)b * G);
         }
-        if (t > 0 || dh0) /* dh_{t-1} = da_t Wh^T */
+        if (t > 0 || dh0_wanted) /* dh_{t-1} = da_t Wh^T */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, (int)G, 1.0f, dgt,
                         (int)G, w->wh, (int)G, 0.0f, dh_next, H);
     }
-    if (dh0) memcpy(dh0, dh_next, BH * sizeof(float));
+}
+
+void firth_lstm_backward(int T, int B, int NI, int H, const float *x, const int32_t *ids,
+                         const float *id_scale, const firth_lstm_weights *w, firth_lstm_acts *a,
+                         const float *dh, firth_lstm_grads *g, float *dx, float *dh0, float *dc0) {
+    const size_t G = 4 * (size_t)H, BH = (size_t)B * H, TB = (size_t)T * B;
+    float *dh_next = a->dhc, *dc_next = a->dhc + BH;
+    if (use_pool(a)) {
+        step_job J = {T, B, H, w, a, dh, dh0};
+        firth_pool_run(a->pool, backward_part, &J);
+    } else {
+        memset(a->dhc, 0, 2 * BH * sizeof(float));
+        backward_steps(T, B, H, w, a, dh, dh0 != NULL);
+        if (dh0) memcpy(dh0, dh_next, BH * sizeof(float));
+    }
     if (dc0) memcpy(dc0, dc_next, BH * sizeof(float));
     /* dWh += [h_0 .. h_{T-1}]^T da: the hidden states before each step are contiguous */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, (int)G, (int)TB, 1.0f, a->h, H,
-                a->dgates, (int)G, 1.0f, g->wh, (int)G);
+    firth_pool_sgemm(a->pool, CblasTrans, CblasNoTrans, H, (int)G, (int)TB, 1.0f, a->h, H,
+                     a->dgates, (int)G, 1.0f, g->wh, (int)G);
     if (ids) {
         for (size_t r = 0; r < TB; r++) {
             float *restrict dst = g->wx + (size_t)ids[r] * G;
@@ -161,11 +306,11 @@ void firth_lstm_backward(int T, int B, int NI, int H, const float *x, const int3
             for (size_t k = 0; k < G; k++) dst[k] += s * src[k];
         }
     } else {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, NI, (int)G, (int)TB, 1.0f, x, NI,
-                    a->dgates, (int)G, 1.0f, g->wx, (int)G);
+        firth_pool_sgemm(a->pool, CblasTrans, CblasNoTrans, NI, (int)G, (int)TB, 1.0f, x, NI,
+                         a->dgates, (int)G, 1.0f, g->wx, (int)G);
         if (dx)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, NI, (int)G, 1.0f,
-                        a->dgates, (int)G, w->wx, (int)G, 0.0f, dx, NI);
+            firth_pool_sgemm(a->pool, CblasNoTrans, CblasTrans, (int)TB, NI, (int)G, 1.0f,
+                             a->dgates, (int)G, w->wx, (int)G, 0.0f, dx, NI);
     }
     for (size_t r = 0; r < TB; r++) {
         const float *restrict src = a->dgates + r * G;

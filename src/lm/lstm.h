@@ -50,6 +50,16 @@ typedef struct firth_lstm_acts {
     float *tc;     /* (T, B, H) tanh(c_t) */
     float *dgates; /* (T, B, 4H) scratch for backward: d loss / d a_t */
     float *dhc;    /* (2, B, H) scratch for backward: dh and dc flowing to the previous step */
+    /* Threads (NULL or one: the steps run on the caller alone). With several, each step's
+     * recurrent product and gate pass are split by hidden units: part p of n owns units
+     * [p H / n, (p + 1) H / n) and computes their gates as one product with its own rows of wp
+     * (its units' columns of Wh, transposed, gate blocks i f o g in turn), so that a step needs
+     * one barrier; the products over all T steps are split by firth_pool_sgemm. The scratch
+     * below is then needed too. */
+    struct firth_pool *pool;
+    float *wp;  /* (4H, H) Wh's columns regrouped by part, transposed */
+    float *rt;  /* (4H, B) this step's h_{t-1} Wh, rows as wp's */
+    float *dht; /* (H, B) d loss / d h_{t-1}, transposed */
 } firth_lstm_acts;
 
 /* Forward over T steps from the state in acts->h[0], acts->c[0]. Exactly one of x (T, B, I) and
