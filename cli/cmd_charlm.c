@@ -113,7 +113,7 @@ static const char *const train_usage =
     "become U+FFFD. The last --val-frac of the text is held out for validation. CKPT is a\n"
     "checkpoint (weights, Adam moments, position), written atomically every --checkpoint-every\n"
     "steps, at the end and on Ctrl-C. --steps and --epochs count from the start of training, so\n"
-    "a resumed run stops where the uninterrupted one would (with --threads 1 bit for bit).\n"
+    "a resumed run stops where the uninterrupted one would (bit for bit, same --threads).\n"
     "--time-limit S ends a run by the clock instead (or as well), and --warmdown F takes the\n"
     "rate down to 0 over its last F x S seconds.";
 

@@ -188,6 +188,7 @@ static void test_lstm_threads_vs_naive(void) {
                              {3, 5, 20, 64, 1}, {5, 4, 9, 19, 2}, {7, 16, 40, 48, 0}};
     const int counts[] = {2, 3, 8};
     double worst = 0;
+    openblas_set_num_threads(1); /* each of the pool's threads calls OpenBLAS on its own */
     for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
         firth_pool *pool = NULL;
         firth_error err = {0};

@@ -2,6 +2,7 @@
 #include "core/pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -32,6 +33,13 @@ static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
+}
+
+/* One wait of a spin: a pause, and after a while a yield, so that a thread waiting for one
+ * that is not running (more threads than free cores) gives it the core. */
+static inline void spin_wait(unsigned *n) {
+    if (++*n < 1024) cpu_relax();
+    else sched_yield();
 }
 
 /* Spins this many times for a new job before sleeping (some tens of microseconds). */
@@ -112,7 +120,8 @@ void firth_pool_run(firth_pool *P, firth_pool_fn fn, void *ctx) {
     atomic_store_explicit(&P->pending, P->n - 1, memory_order_relaxed);
     wake(P);
     fn(ctx, 0, P->n);
-    while (atomic_load_explicit(&P->pending, memory_order_acquire) > 0) cpu_relax();
+    unsigned n = 0;
+    while (atomic_load_explicit(&P->pending, memory_order_acquire) > 0) spin_wait(&n);
 }
 
 void firth_pool_barrier(firth_pool *P) {
@@ -122,8 +131,35 @@ void firth_pool_barrier(firth_pool *P) {
         atomic_store_explicit(&P->bar_count, 0, memory_order_relaxed);
         atomic_fetch_add_explicit(&P->bar_gen, 1, memory_order_release);
     } else {
-        while (atomic_load_explicit(&P->bar_gen, memory_order_acquire) == g) cpu_relax();
+        unsigned n = 0;
+        while (atomic_load_explicit(&P->bar_gen, memory_order_acquire) == g) spin_wait(&n);
     }
+}
+
+/* ---- ranges --------------------------------------------------------------------------------- */
+
+typedef struct for_job {
+    size_t n, align;
+    firth_pool_for_fn fn;
+    void *ctx;
+} for_job;
+
+static size_t cut_at(const for_job *j, int part, int parts) {
+    if (part >= parts) return j->n;
+    size_t c = j->n / j->align * (size_t)part / (size_t)parts * j->align;
+    return c < j->n ? c : j->n;
+}
+
+static void for_part(void *ctx, int part, int parts) {
+    const for_job *j = ctx;
+    size_t lo = cut_at(j, part, parts), hi = cut_at(j, part + 1, parts);
+    if (hi > lo) j->fn(j->ctx, lo, hi, part);
+}
+
+void firth_pool_for(firth_pool *P, size_t n, size_t align, firth_pool_for_fn fn, void *ctx) {
+    if (n == 0) return;
+    for_job j = {n, align ? align : 1, fn, ctx};
+    firth_pool_run(P, for_part, &j);
 }
 
 /* ---- split sgemm ---------------------------------------------------------------------------- */

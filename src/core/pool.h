@@ -24,7 +24,8 @@ firth_status firth_pool_new(int threads, firth_pool **out, firth_error *err);
 void firth_pool_free(firth_pool *pool);
 /* Threads of the pool, 1 for NULL. */
 int firth_pool_threads(const firth_pool *pool);
-/* Runs fn(ctx, p, n) on every part p and returns when all have. A NULL pool runs fn(ctx, 0, 1). */
+/* Runs fn(ctx, p, n) on every part p and returns when all have. A NULL pool runs fn(ctx, 0, 1).
+ * Not from inside a job (fn must not run another job of the same pool). */
 void firth_pool_run(firth_pool *pool, firth_pool_fn fn, void *ctx);
 /* Inside a job: waits until every part of it has arrived here. */
 void firth_pool_barrier(firth_pool *pool);
@@ -34,6 +35,11 @@ static inline void firth_pool_range(size_t n, int part, int parts, size_t *lo, s
     *lo = n * (size_t)part / (size_t)parts;
     *hi = n * (size_t)(part + 1) / (size_t)parts;
 }
+
+/* Runs fn(ctx, lo, hi, part) over [0, n) cut into one range per thread, the cuts at multiples
+ * of `align` (>= 1). */
+typedef void (*firth_pool_for_fn)(void *ctx, size_t lo, size_t hi, int part);
+void firth_pool_for(firth_pool *pool, size_t n, size_t align, firth_pool_for_fn fn, void *ctx);
 
 /* C = alpha op(A) op(B) + beta C, row-major, as cblas_sgemm; with a pool the rows of C (or its
  * columns, when it has more of those) are split between the threads, each one product. */

@@ -469,20 +469,66 @@ static firth_lstm_weights layer_weights(const firth_charlm *m, const float *P, i
 /* Weight drop: draws this step's mask over every layer's Wh and writes the dropped copy. A
  * weight is dropped when a 16-bit uniform u (four from each 64-bit draw: the mask costs a quarter
  * of the draws) is below wdrop x 2^16, rounded: the rate is wdrop to within 2^-17. */
-static void weight_drop(firth_charlm *m) {
+/* The random draws below are SplitMix64's, each computed from its index (firth_rng_at): the
+ * same numbers, in the same places, as one thread drawing them in turn, whatever the threads. */
+
+typedef struct wdrop_job {
+    firth_charlm *m;
+    firth_rng at; /* the stream before the first draw */
+    uint32_t cut;
+    float keep_scale;
+} wdrop_job;
+
+/* Elements [lo, hi) of all layers' Wh, one after the other; one draw for four weights. */
+static void weight_drop_part(void *ctx, size_t lo, size_t hi, int part) {
+    const wdrop_job *J = ctx;
+    firth_charlm *m = J->m;
     const size_t HG = (size_t)m->p.hidden * 4 * (size_t)m->p.hidden;
-    const float keep_scale = (float)(1.0 / (1.0 - m->p.wdrop));
-    const uint32_t cut = (uint32_t)lround(m->p.wdrop * 65536.0);
-    for (int l = 0; l < m->p.layers; l++) {
-        const float *wh = m->params + m->off.wh[l];
-        float *mask = m->wmask + (size_t)l * HG, *whd = m->whd + (size_t)l * HG;
-        for (size_t k = 0; k < HG; k += 4) { /* HG = 4 H^2: whole groups of four */
-            uint64_t r = firth_rng_next(&m->rng);
-            for (size_t j = k; j < k + 4; j++, r >>= 16) {
-                mask[j] = (uint32_t)(r & 0xFFFF) < cut ? 0.0f : keep_scale;
-                whd[j] = wh[j] * mask[j];
-            }
+    for (size_t k = lo; k < hi; k += 4) { /* lo, hi and HG = 4 H^2 are multiples of 4 */
+        const size_t l = k / HG, e = k % HG;
+        const float *wh = m->params + m->off.wh[l] + e;
+        float *mask = m->wmask + k, *whd = m->whd + k;
+        uint64_t r = firth_rng_at(&J->at, k / 4);
+        for (int j = 0; j < 4; j++, r >>= 16) {
+            mask[j] = (uint32_t)(r & 0xFFFF) < J->cut ? 0.0f : J->keep_scale;
+            whd[j] = wh[j] * mask[j];
         }
+    }
+}
+
+static void weight_drop(firth_charlm *m) {
+    const size_t n = (size_t)m->p.layers * (size_t)m->p.hidden * 4 * (size_t)m->p.hidden;
+    wdrop_job J = {m, m->rng, (uint32_t)lround(m->p.wdrop * 65536.0),
+                   (float)(1.0 / (1.0 - m->p.wdrop))};
+    firth_pool_for(m->pool, n, 64, weight_drop_part, &J);
+    firth_rng_skip(&m->rng, n / 4);
+}
+
+typedef struct dropout_job {
+    firth_rng at;
+    double p;
+    float keep_scale;
+    const float *h;
+    float *xin, *mask;
+    size_t drawn;
+} dropout_job;
+
+/* Draws mask[k] for k in [lo, hi) (all below drawn) and applies it. */
+static void dropout_part(void *ctx, size_t lo, size_t hi, int part) {
+    const dropout_job *J = ctx;
+    for (size_t k = lo; k < hi; k++) {
+        double u = (double)(firth_rng_at(&J->at, k) >> 11) * (1.0 / 9007199254740992.0);
+        J->mask[k] = u < J->p ? 0.0f : J->keep_scale;
+        J->xin[k] = J->h[k] * J->mask[k];
+    }
+}
+
+/* Elements drawn + [lo, hi): the drawn mask repeated. */
+static void dropout_repeat_part(void *ctx, size_t lo, size_t hi, int part) {
+    const dropout_job *J = ctx;
+    for (size_t k = J->drawn + lo; k < J->drawn + hi; k++) {
+        J->mask[k] = J->mask[k % J->drawn];
+        J->xin[k] = J->h[k] * J->mask[k];
     }
 }
 
@@ -492,19 +538,56 @@ static void weight_drop(firth_charlm *m) {
  * dropout: the mask of the first time step held for all of them; drawn = n otherwise). */
 static const float *dropout_fwd(firth_charlm *m, int slot, const float *h, size_t n,
                                 size_t drawn, float keep_scale) {
-    float *xin = m->xin + (size_t)slot * n, *mask = m->mask + (size_t)slot * n;
-    for (size_t k = 0; k < n; k++) {
-        mask[k] = k < drawn ? (firth_rng_double(&m->rng) < m->p.dropout ? 0.0f : keep_scale)
-                            : mask[k - drawn];
-        xin[k] = h[k] * mask[k];
-    }
-    return xin;
+    dropout_job J = {m->rng, m->p.dropout, keep_scale, h, m->xin + (size_t)slot * n,
+                     m->mask + (size_t)slot * n, drawn};
+    firth_pool_for(m->pool, drawn, 64, dropout_part, &J); /* the drawn ones first: */
+    if (n > drawn) firth_pool_for(m->pool, n - drawn, 64, dropout_repeat_part, &J);
+    firth_rng_skip(&m->rng, drawn);
+    return J.xin;
+}
+
+typedef struct mask_job {
+    const float *mask;
+    float *d;
+} mask_job;
+
+static void dropout_bwd_part(void *ctx, size_t lo, size_t hi, int part) {
+    const mask_job *J = ctx;
+    for (size_t k = lo; k < hi; k++) J->d[k] *= J->mask[k];
 }
 
 /* The gradient through the same mask, in place. */
 static void dropout_bwd(const firth_charlm *m, int slot, float *d, size_t n) {
-    const float *mask = m->mask + (size_t)slot * n;
-    for (size_t k = 0; k < n; k++) d[k] *= mask[k];
+    mask_job J = {m->mask + (size_t)slot * n, d};
+    firth_pool_for(m->pool, n, 16, dropout_bwd_part, &J);
+}
+
+typedef struct softmax_job {
+    firth_charlm *m;
+    const int32_t *targets;
+    float inv;
+    int train;
+    double loss[FIRTH_CHARLM_MAX_THREADS]; /* each thread's rows' sum */
+} softmax_job;
+
+static void softmax_part(void *ctx, size_t lo, size_t hi, int part) {
+    softmax_job *S = ctx;
+    const int V = S->m->V;
+    double loss = 0.0;
+    for (size_t r = lo; r < hi; r++) {
+        float *z = S->m->logits + r * V;
+        float mx = z[0];
+        for (int k = 1; k < V; k++) mx = z[k] > mx ? z[k] : mx;
+        double s = 0.0;
+        for (int k = 0; k < V; k++) s += exp((double)(z[k] - mx));
+        double lse = (double)mx + log(s);
+        loss += lse - (double)z[S->targets[r]];
+        if (S->train) {
+            for (int k = 0; k < V; k++) z[k] = (float)exp((double)z[k] - lse) * S->inv;
+            z[S->targets[r]] -= S->inv;
+        }
+    }
+    S->loss[part] = loss;
 }
 
 double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_t *ids,
@@ -565,21 +648,10 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
     if (!targets) return 0.0;
 
     /* softmax cross-entropy; with train the rows become d loss / d logits of the mean loss */
+    softmax_job S = {m, targets, 1.0f / (float)TB, train, {0}};
+    firth_pool_for(m->pool, TB, 1, softmax_part, &S);
     double loss = 0.0;
-    const float inv = 1.0f / (float)TB;
-    for (size_t r = 0; r < TB; r++) {
-        float *z = m->logits + r * V;
-        float mx = z[0];
-        for (int k = 1; k < V; k++) mx = z[k] > mx ? z[k] : mx;
-        double s = 0.0;
-        for (int k = 0; k < V; k++) s += exp((double)(z[k] - mx));
-        double lse = (double)mx + log(s);
-        loss += lse - (double)z[targets[r]];
-        if (train) {
-            for (int k = 0; k < V; k++) z[k] = (float)exp((double)z[k] - lse) * inv;
-            z[targets[r]] -= inv;
-        }
-    }
+    for (int t = 0; t < firth_pool_threads(m->pool); t++) loss += S.loss[t];
     if (!train) return loss;
 
     float *g = m->grads;
@@ -656,13 +728,19 @@ static void scale(float *restrict x, size_t n, float f) {
 
 /* AdamW's decoupled decay (torch.optim.AdamW): the matrices' weights times 1 - lr x wd before
  * the Adam step; the biases (b of each layer, by) stay. */
-static void decay_matrices(firth_charlm *m, double lr) {
+static void decay_matrices(firth_charlm *m, double lr, size_t lo, size_t hi) {
     const float f = (float)(1.0 - lr * m->p.weight_decay);
     const charlm_offsets *o = &m->off;
-    scale(m->params + o->emb, o->wx[0] - o->emb, f); /* the embedding (none with one-hot) */
+    size_t seg[FIRTH_CHARLM_MAX_LAYERS + 2][2];
+    int ns = 0;
+    seg[ns][0] = o->emb, seg[ns++][1] = o->wx[0]; /* the embedding (none with one-hot) */
     for (int l = 0; l < m->p.layers; l++) /* wx and wh, which lie before b */
-        scale(m->params + o->wx[l], o->b[l] - o->wx[l], f);
-    scale(m->params + o->wy, o->by - o->wy, f);
+        seg[ns][0] = o->wx[l], seg[ns++][1] = o->b[l];
+    seg[ns][0] = o->wy, seg[ns++][1] = o->by;
+    for (int k = 0; k < ns; k++) { /* the part of each in [lo, hi) */
+        size_t a = seg[k][0] > lo ? seg[k][0] : lo, b = seg[k][1] < hi ? seg[k][1] : hi;
+        if (b > a) scale(m->params + a, b - a, f);
+    }
 }
 
 /* After step t (1-based): avg <- d avg + (1 - d) params, d = min(ema, (1 + t) / (10 + t)). */
@@ -672,6 +750,70 @@ static void ema_update(float *restrict avg, const float *restrict params, size_t
     const float df = (float)(d < ema ? d : ema), cf = 1.0f - df;
 #pragma omp simd
     for (size_t i = 0; i < n; i++) avg[i] = df * avg[i] + cf * params[i];
+}
+
+/* ---- one optimiser step, split between the threads -------------------------------------------- */
+
+typedef struct update_job {
+    firth_charlm *m;
+    double lr, clip_scale;
+    double sumsq[FIRTH_CHARLM_MAX_THREADS];
+} update_job;
+
+static void zero_part(void *ctx, size_t lo, size_t hi, int part) {
+    const update_job *J = ctx;
+    memset(J->m->grads + lo, 0, (hi - lo) * sizeof(float));
+}
+
+static void sumsq_part(void *ctx, size_t lo, size_t hi, int part) {
+    update_job *J = ctx;
+    double s = 0.0;
+    for (size_t i = lo; i < hi; i++) s += (double)J->m->grads[i] * J->m->grads[i];
+    J->sumsq[part] = s;
+}
+
+static void clip_part(void *ctx, size_t lo, size_t hi, int part) {
+    const update_job *J = ctx;
+    const float c = (float)J->clip_scale;
+    for (size_t i = lo; i < hi; i++) J->m->grads[i] *= c;
+}
+
+/* AdamW's decay, Adam and the weight average on [lo, hi): element by element, so the same bits
+ * however the range is cut. */
+static void update_part(void *ctx, size_t lo, size_t hi, int part) {
+    const update_job *J = ctx;
+    firth_charlm *m = J->m;
+    if (m->p.weight_decay > 0) decay_matrices(m, J->lr, lo, hi);
+    firth_charlm_adam(m->params + lo, m->grads + lo, m->m + lo, m->v + lo, hi - lo, J->lr,
+                      m->p.beta1, m->p.beta2, m->p.eps, m->step);
+    if (m->avg) ema_update(m->avg + lo, m->params + lo, hi - lo, m->p.ema, m->step);
+}
+
+static void zero_grads(firth_charlm *m) {
+    update_job J = {.m = m};
+    firth_pool_for(m->pool, m->off.n, 16, zero_part, &J);
+}
+
+/* firth_charlm_clip on the threads: the same on one; on several the sum of squares adds each
+ * thread's part in turn. */
+static double clip_grads(firth_charlm *m) {
+    if (firth_pool_threads(m->pool) == 1)
+        return firth_charlm_clip(m->grads, m->off.n, m->p.clip);
+    update_job J = {.m = m};
+    firth_pool_for(m->pool, m->off.n, 16, sumsq_part, &J);
+    double s = 0.0;
+    for (int t = 0; t < firth_pool_threads(m->pool); t++) s += J.sumsq[t];
+    double norm = sqrt(s);
+    if (m->p.clip > 0 && norm > m->p.clip) {
+        J.clip_scale = m->p.clip / (norm + 1e-6);
+        firth_pool_for(m->pool, m->off.n, 16, clip_part, &J);
+    }
+    return norm;
+}
+
+static void update(firth_charlm *m, double lr) {
+    update_job J = {.m = m, .lr = lr};
+    firth_pool_for(m->pool, m->off.n, 16, update_part, &J);
 }
 
 /* ---- evaluation -------------------------------------------------------------------------------- */
@@ -866,11 +1008,11 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
                 m->ids[(size_t)t * B + b] = ids[pos];
                 m->tgt[(size_t)t * B + b] = ids[pos + 1];
             }
-        memset(m->grads, 0, m->off.n * sizeof(float));
+        zero_grads(m);
         const double step_t0 = now_s() - t0;
         double loss = firth_charlm_forward_backward(m, T, B, m->ids, m->tgt, m->state, 1) /
                       (double)TB;
-        double norm = isfinite(loss) ? firth_charlm_clip(m->grads, m->off.n, m->p.clip) : NAN;
+        double norm = isfinite(loss) ? clip_grads(m) : NAN;
         if (!isfinite(loss) || !isfinite(norm)) {
             st = firth_fail(err, FIRTH_ERR_DIVERGED,
                             "training diverged at step %llu: the %s is %s (the last checkpoint "
@@ -886,10 +1028,7 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
             double left = (tl - step_t0) / (wd * tl);
             lr *= left >= 1 ? 1 : left > 0 ? left : 0;
         }
-        if (m->p.weight_decay > 0) decay_matrices(m, lr);
-        firth_charlm_adam(m->params, m->grads, m->m, m->v, m->off.n, lr, m->p.beta1, m->p.beta2,
-                          m->p.eps, m->step);
-        if (m->avg) ema_update(m->avg, m->params, m->off.n, m->p.ema, m->step);
+        update(m, lr);
         double el = now_s() - t0, tr = el - t_eval;
         pr.step = m->step, pr.epoch = m->epoch, pr.loss = loss, pr.lr = lr, pr.elapsed_s = el;
         pr.chars_per_s = tr > 0 ? (double)(m->step - start_step) * (double)TB / tr : 0;

@@ -75,6 +75,59 @@ static inline void gate_row_forward(int H, float *restrict row, const float *res
     }
 }
 
+/* ---- the row-wise passes over a whole chunk, split between the threads ----------------------- */
+
+typedef struct rows_job {
+    size_t G;
+    const int32_t *ids;
+    const float *id_scale;
+    const firth_lstm_weights *w;
+    firth_lstm_acts *a;
+    firth_lstm_grads *g;
+    size_t TB;
+} rows_job;
+
+/* Rows [lo, hi) of the gates: the bias. */
+static void bias_rows_part(void *ctx, size_t lo, size_t hi, int part) {
+    const rows_job *R = ctx;
+    for (size_t r = lo; r < hi; r++) memcpy(R->a->gates + r * R->G, R->w->b, R->G * sizeof(float));
+}
+
+/* Rows [lo, hi) of the gates: the bias plus the (scaled) row of Wx of the row's id. */
+static void input_rows_part(void *ctx, size_t lo, size_t hi, int part) {
+    const rows_job *R = ctx;
+    const size_t G = R->G;
+    bias_rows_part(ctx, lo, hi, part);
+    for (size_t r = lo; r < hi; r++) {
+        float *restrict dst = R->a->gates + r * G;
+        const float *restrict src = R->w->wx + (size_t)R->ids[r] * G;
+        const float s = R->id_scale ? R->id_scale[r] : 1.0f;
+        if (s == 0.0f) continue; /* a dropped input */
+#pragma omp simd
+        for (size_t k = 0; k < G; k++) dst[k] += s * src[k];
+    }
+}
+
+/* Columns [lo, hi) of db (and of dWx with one-hot input) summed over all rows, in row order. */
+static void column_sums_part(void *ctx, size_t lo, size_t hi, int part) {
+    const rows_job *R = ctx;
+    const size_t G = R->G;
+    for (size_t r = 0; r < R->TB; r++) {
+        const float *restrict src = R->a->dgates + r * G;
+        if (R->ids) {
+            float *restrict dst = R->g->wx + (size_t)R->ids[r] * G;
+            const float s = R->id_scale ? R->id_scale[r] : 1.0f;
+            if (s != 0.0f) {
+#pragma omp simd
+                for (size_t k = lo; k < hi; k++) dst[k] += s * src[k];
+            }
+        }
+        float *restrict db = R->g->b;
+#pragma omp simd
+        for (size_t k = lo; k < hi; k++) db[k] += src[k];
+    }
+}
+
 /* ---- fast, on several threads (acts->pool) ----------------------------------------------------- */
 
 typedef struct step_job {
@@ -87,6 +140,9 @@ typedef struct step_job {
 
 static int use_pool(const firth_lstm_acts *a) { return firth_pool_threads(a->pool) > 1; }
 
+/* Units of a block of the gate passes (see forward_part). */
+#define UNITS 16
+
 /* Part p's hidden units [*u0, *u0 + *nu); its rows of wp and rt start at row 4 u0. */
 static void part_units(int H, int part, int parts, int *u0, int *nu) {
     size_t lo, hi;
@@ -95,13 +151,12 @@ static void part_units(int H, int part, int parts, int *u0, int *nu) {
 }
 
 /* gate_row_forward for nu units of one row, the recurrent term added here: row (the units'
- * x Wx + b), cprev, c, tc, h start at the part's first unit; r at its rt block, column b (the
- * unit's four gates are nu B apart, consecutive units B apart). */
-static inline void gate_part_forward(int H, int nu, int B, float *restrict row,
+ * x Wx + b), cprev, c, tc, h start at the first unit; r at its row of rt, column b (the unit's
+ * four gates are s apart, consecutive units B apart). */
+static inline void gate_part_forward(int H, int nu, size_t s, int B, float *restrict row,
                                      const float *restrict r, const float *restrict cprev,
                                      float *restrict c, float *restrict tc, float *restrict h) {
     float *ri = row, *rf = row + H, *ro = row + 2 * H, *rg = row + 3 * H;
-    const size_t s = (size_t)nu * (size_t)B;
 #pragma omp simd
     for (int j = 0; j < nu; j++) {
         size_t k = (size_t)j * (size_t)B;
@@ -137,10 +192,16 @@ static void forward_part(void *ctx, int part, int parts) {
             const size_t prev = (size_t)t * BH + u0, next = prev + BH;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 4 * nu, B, H, 1.0f, wp, H,
                         a->h + (size_t)t * BH, H, 0.0f, rt, B);
-            for (int b = 0; b < B; b++) {
-                size_t o = (size_t)b * H;
-                gate_part_forward(H, nu, B, gt + (size_t)b * G, rt + b, a->c + prev + o,
-                                  a->c + next + o, a->tc + prev + o, a->h + next + o);
+            /* UNITS units at a time for all rows, so that the rows of rt they read (4 UNITS x B
+             * floats) stay in the L1 cache while their columns are gathered */
+            for (int j0 = 0; j0 < nu; j0 += UNITS) {
+                const int n = nu - j0 < UNITS ? nu - j0 : UNITS;
+                for (int b = 0; b < B; b++) {
+                    size_t o = (size_t)b * H + j0;
+                    gate_part_forward(H, n, (size_t)nu * B, B, gt + (size_t)b * G + j0,
+                                      rt + (size_t)j0 * B + b, a->c + prev + o, a->c + next + o,
+                                      a->tc + prev + o, a->h + next + o);
+                }
             }
         }
         firth_pool_barrier(a->pool); /* h_t whole before any part's next product */
@@ -182,11 +243,15 @@ static void backward_part(void *ctx, int part, int parts) {
         float *dgt = a->dgates + (size_t)t * B * G;
         if (nu) {
             const size_t st = (size_t)t * BH + u0;
-            for (int b = 0; b < B; b++) {
-                size_t o = (size_t)b * H;
-                gate_part_backward(H, nu, B, a->gates + (size_t)t * B * G + (size_t)b * G + u0,
-                                   a->tc + st + o, a->c + st + o, J->dh + st + o, dht + b,
-                                   dc_next + o, dgt + (size_t)b * G + u0);
+            for (int j0 = 0; j0 < nu; j0 += UNITS) { /* as forward_part */
+                const int n = nu - j0 < UNITS ? nu - j0 : UNITS;
+                for (int b = 0; b < B; b++) {
+                    size_t o = (size_t)b * H + j0;
+                    size_t row = ((size_t)t * B + b) * G + u0 + j0;
+                    gate_part_backward(H, n, B, a->gates + row, a->tc + st + o, a->c + st + o,
+                                       J->dh + st + o, dht + (size_t)j0 * B + b, dc_next + o,
+                                       a->dgates + row);
+                }
             }
         }
         firth_pool_barrier(a->pool); /* d loss / d a_t whole before the product reads it */
@@ -204,17 +269,9 @@ void firth_lstm_forward(int T, int B, int NI, int H, const float *x, const int32
                         const float *id_scale, const firth_lstm_weights *w, firth_lstm_acts *a) {
     const size_t G = 4 * (size_t)H, BH = (size_t)B * H, TB = (size_t)T * B;
     /* a = b + x Wx for all T steps at once */
-    for (size_t r = 0; r < TB; r++) memcpy(a->gates + r * G, w->b, G * sizeof(float));
-    if (ids) {
-        for (size_t r = 0; r < TB; r++) {
-            float *restrict dst = a->gates + r * G;
-            const float *restrict src = w->wx + (size_t)ids[r] * G;
-            const float s = id_scale ? id_scale[r] : 1.0f;
-            if (s == 0.0f) continue; /* a dropped input */
-#pragma omp simd
-            for (size_t k = 0; k < G; k++) dst[k] += s * src[k];
-        }
-    } else {
+    rows_job R = {G, ids, id_scale, w, a, NULL, TB};
+    firth_pool_for(a->pool, TB, 1, ids ? input_rows_part : bias_rows_part, &R);
+    if (!ids) {
         firth_pool_sgemm(a->pool, CblasNoTrans, CblasNoTrans, (int)TB, (int)G, NI, 1.0f, x, NI,
                          w->wx, (int)G, 1.0f, a->gates, (int)G);
     }
@@ -296,27 +353,15 @@ void firth_lstm_backward(int T, int B, int NI, int H, const float *x, const int3
     /* dWh += [h_0 .. h_{T-1}]^T da: the hidden states before each step are contiguous */
     firth_pool_sgemm(a->pool, CblasTrans, CblasNoTrans, H, (int)G, (int)TB, 1.0f, a->h, H,
                      a->dgates, (int)G, 1.0f, g->wh, (int)G);
-    if (ids) {
-        for (size_t r = 0; r < TB; r++) {
-            float *restrict dst = g->wx + (size_t)ids[r] * G;
-            const float *restrict src = a->dgates + r * G;
-            const float s = id_scale ? id_scale[r] : 1.0f;
-            if (s == 0.0f) continue;
-#pragma omp simd
-            for (size_t k = 0; k < G; k++) dst[k] += s * src[k];
-        }
-    } else {
+    rows_job R = {G, ids, id_scale, w, a, g, TB};
+    /* db and, with one-hot input, dWx: the rows in order, the columns split */
+    firth_pool_for(a->pool, G, 16, column_sums_part, &R);
+    if (!ids) {
         firth_pool_sgemm(a->pool, CblasTrans, CblasNoTrans, NI, (int)G, (int)TB, 1.0f, x, NI,
                          a->dgates, (int)G, 1.0f, g->wx, (int)G);
         if (dx)
             firth_pool_sgemm(a->pool, CblasNoTrans, CblasTrans, (int)TB, NI, (int)G, 1.0f,
                              a->dgates, (int)G, w->wx, (int)G, 0.0f, dx, NI);
-    }
-    for (size_t r = 0; r < TB; r++) {
-        const float *restrict src = a->dgates + r * G;
-        float *restrict db = g->b;
-#pragma omp simd
-        for (size_t k = 0; k < G; k++) db[k] += src[k];
     }
 }
 
