@@ -10,14 +10,14 @@ int check_failures;
 extern const test_case tests_utf8[], tests_corpus[], tests_vocab[], tests_huffman[],
     tests_sampling[], tests_loss[], tests_w2v[], tests_model_io[], tests_eval[], tests_convert[],
     tests_sampler[], tests_projector[], tests_lstm[], tests_charlm[], tests_wordlm[],
-    tests_dist[];
+    tests_dist[], tests_pool[];
 
 static const test_case *const suites[] = {tests_utf8,     tests_corpus, tests_vocab,
                                           tests_huffman,  tests_sampling, tests_loss,
                                           tests_w2v,      tests_model_io, tests_eval,
                                           tests_convert,  tests_sampler,  tests_projector,
                                           tests_lstm,     tests_charlm,   tests_wordlm,
-                                          tests_dist};
+                                          tests_dist,     tests_pool};
 
 int main(int argc, char **argv) {
     const char *filter = argc > 1 ? argv[1] : NULL;

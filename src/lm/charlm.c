@@ -752,7 +752,7 @@ static void ema_update(float *restrict avg, const float *restrict params, size_t
     for (size_t i = 0; i < n; i++) avg[i] = df * avg[i] + cf * params[i];
 }
 
-/* ---- one optimiser step, split between the threads -------------------------------------------- */
+/* ---- one optimiser step, split between the threads ------------------------------------- */
 
 typedef struct update_job {
     firth_charlm *m;

@@ -75,7 +75,7 @@ static inline void gate_row_forward(int H, float *restrict row, const float *res
     }
 }
 
-/* ---- the row-wise passes over a whole chunk, split between the threads ----------------------- */
+/* ---- the row-wise passes over a whole chunk, split between the threads ------------------- */
 
 typedef struct rows_job {
     size_t G;
@@ -128,7 +128,7 @@ static void column_sums_part(void *ctx, size_t lo, size_t hi, int part) {
     }
 }
 
-/* ---- fast, on several threads (acts->pool) ----------------------------------------------------- */
+/* ---- fast, on several threads (acts->pool) ---------------------------------------------- */
 
 typedef struct step_job {
     int T, B, H;

@@ -1,0 +1,158 @@
+/* test_pool.c - the thread pool (src/core/pool.c).
+ *
+ * References: firth_pool_sgemm against a plain triple loop in double for all four transpose
+ * cases, shapes cut by rows and by columns (and ones with fewer rows or columns than threads),
+ * on 1, 2, 3 and 5 threads; firth_pool_for's ranges cover [0, n) once, cut at multiples of
+ * `align`; the barrier: no part gets past a barrier before every part has reached it, over many
+ * phases. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/pool.h"
+#include "core/rng.h"
+
+#undef I
+
+static void fill(firth_rng *rng, float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = (float)(2.0 * firth_rng_double(rng) - 1.0);
+}
+
+static void test_pool_sgemm(void) {
+    const int shapes[][3] = {{37, 5, 9}, {4, 41, 7}, {2, 3, 16}, {64, 64, 33}, {1, 1, 1}};
+    const int counts[] = {1, 2, 3, 5};
+    openblas_set_num_threads(1);
+    firth_rng rng;
+    firth_rng_seed(&rng, 11);
+    double worst = 0;
+    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+        firth_pool *pool = NULL;
+        firth_error err = {0};
+        CHECK(firth_pool_new(counts[c], &pool, &err) == FIRTH_OK, "%s", err.message);
+        if (!pool) return;
+        CHECK(firth_pool_threads(pool) == counts[c], "threads %d", firth_pool_threads(pool));
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            for (int tr = 0; tr < 4; tr++) {
+                const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+                const int ta = tr & 1, tb = tr >> 1;
+                /* stored shapes, with a leading dimension larger than needed */
+                const int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 1;
+                float *A = malloc((size_t)(ta ? K : M) * lda * sizeof(float));
+                float *B = malloc((size_t)(tb ? N : K) * ldb * sizeof(float));
+                float *C = malloc((size_t)M * ldc * sizeof(float));
+                fill(&rng, A, (size_t)(ta ? K : M) * lda);
+                fill(&rng, B, (size_t)(tb ? N : K) * ldb);
+                fill(&rng, C, (size_t)M * ldc);
+                float *C0 = malloc((size_t)M * ldc * sizeof(float));
+                memcpy(C0, C, (size_t)M * ldc * sizeof(float));
+                firth_pool_sgemm(pool, ta ? CblasTrans : CblasNoTrans,
+                                 tb ? CblasTrans : CblasNoTrans, M, N, K, 0.5f, A, lda, B, ldb,
+                                 2.0f, C, ldc);
+                double e = 0;
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < ldc; j++) {
+                        double want = C0[(size_t)i * ldc + j];
+                        if (j < N) {
+                            double s2 = 0;
+                            for (int k = 0; k < K; k++) {
+                                float a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                                float b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                                s2 += (double)a * b;
+                            }
+                            want = 0.5 * s2 + 2.0 * want;
+                        }
+                        double d = fabs(C[(size_t)i * ldc + j] - want);
+                        e = d > e ? d : e; /* the padding column must stay as it was */
+                    }
+                worst = e > worst ? e : worst;
+                CHECK(e < 1e-4, "%d threads, %dx%dx%d, trans %d %d: off by %g", counts[c], M, N,
+                      K, ta, tb, e);
+                free(A), free(B), free(C), free(C0);
+            }
+        firth_pool_free(pool);
+    }
+    printf("    sgemm on 1, 2, 3, 5 threads, 4 transpose cases: largest difference %.3g\n", worst);
+}
+
+typedef struct cover {
+    unsigned char *hits;
+    size_t align, n;
+    int bad_cut;
+    int parts_seen[8];
+} cover;
+
+static void cover_part(void *ctx, size_t lo, size_t hi, int part) {
+    cover *c = ctx;
+    for (size_t i = lo; i < hi; i++) c->hits[i]++;
+    if (lo % c->align || (hi % c->align && hi != c->n)) c->bad_cut = 1;
+    c->parts_seen[part]++;
+}
+
+static void test_pool_for(void) {
+    const size_t ns[] = {1, 7, 64, 1000, 1003};
+    const size_t aligns[] = {1, 4, 16};
+    for (int threads = 1; threads <= 4; threads++) {
+        firth_pool *pool = NULL;
+        firth_error err = {0};
+        CHECK(firth_pool_new(threads, &pool, &err) == FIRTH_OK, "%s", err.message);
+        for (size_t a = 0; a < 3; a++)
+            for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
+                cover c = {calloc(ns[k], 1), aligns[a], ns[k], 0, {0}};
+                firth_pool_for(pool, ns[k], aligns[a], cover_part, &c);
+                int once = 1;
+                for (size_t i = 0; i < ns[k]; i++) once &= c.hits[i] == 1;
+                CHECK(once && !c.bad_cut, "%d threads, n %zu, align %zu: %s", threads, ns[k],
+                      aligns[a], once ? "a cut off the alignment" : "not each index once");
+                for (int p = 0; p < threads; p++)
+                    CHECK(c.parts_seen[p] <= 1, "part %d ran %d times", p, c.parts_seen[p]);
+                free(c.hits);
+            }
+        firth_pool_free(pool);
+    }
+}
+
+enum { PHASES = 200 };
+
+typedef struct phases {
+    firth_pool *pool;
+    atomic_int arrived[PHASES];
+    atomic_int early; /* parts that saw a phase not complete after its barrier */
+} phases;
+
+static void phases_part(void *ctx, int part, int parts) {
+    phases *P = ctx;
+    for (int k = 0; k < PHASES; k++) {
+        atomic_fetch_add(&P->arrived[k], 1);
+        firth_pool_barrier(P->pool);
+        if (atomic_load(&P->arrived[k]) != parts) atomic_fetch_add(&P->early, 1);
+    }
+}
+
+static void test_pool_barrier(void) {
+    for (int threads = 2; threads <= 3; threads++) {
+        firth_pool *pool = NULL;
+        firth_error err = {0};
+        CHECK(firth_pool_new(threads, &pool, &err) == FIRTH_OK, "%s", err.message);
+        phases *P = calloc(1, sizeof *P);
+        P->pool = pool;
+        for (int rep = 0; rep < 3; rep++) { /* the pool's jobs one after another */
+            for (int k = 0; k < PHASES; k++) atomic_store(&P->arrived[k], 0);
+            firth_pool_run(pool, phases_part, P);
+        }
+        CHECK(atomic_load(&P->early) == 0, "%d threads: %d parts passed a barrier early", threads,
+              atomic_load(&P->early));
+        free(P);
+        firth_pool_free(pool);
+    }
+    firth_pool *pool = NULL;
+    firth_error err = {0};
+    CHECK(firth_pool_new(0, &pool, &err) == FIRTH_ERR_PARAM && !pool, "0 threads accepted");
+}
+
+const test_case tests_pool[] = {
+    {"pool_sgemm", test_pool_sgemm},
+    {"pool_for", test_pool_for},
+    {"pool_barrier", test_pool_barrier},
+    TEST_END,
+};
