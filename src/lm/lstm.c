@@ -61,18 +61,24 @@ void firth_lstm_tanh(float *x, size_t n) {
 /* ---- fast ----------------------------------------------------------------------------------- */
 
 /* One row: pre-activations in `row` (4H) become activations; c, tc, h (H) of this step. */
+/* One unit: from its four pre-activations and c_{t-1}, the activations into a[0], a[H], a[2H],
+ * a[3H] and c_t, tanh c_t, h_t. */
+static inline void cell_forward(int H, float *restrict a, float ai, float af, float ao, float ag,
+                                float cp, float *restrict c, float *restrict tc,
+                                float *restrict h) {
+    float i = v_sigmoid(ai), f = v_sigmoid(af), o = v_sigmoid(ao), g = v_tanh(ag);
+    float cj = f * cp + i * g;
+    float t = v_tanh(cj);
+    a[0] = i, a[H] = f, a[2 * H] = o, a[3 * H] = g;
+    *c = cj, *tc = t, *h = o * t;
+}
+
 static inline void gate_row_forward(int H, float *restrict row, const float *restrict cprev,
                                     float *restrict c, float *restrict tc, float *restrict h) {
     float *ri = row, *rf = row + H, *ro = row + 2 * H, *rg = row + 3 * H;
 #pragma omp simd
-    for (int j = 0; j < H; j++) {
-        float i = v_sigmoid(ri[j]), f = v_sigmoid(rf[j]), o = v_sigmoid(ro[j]);
-        float g = v_tanh(rg[j]);
-        float cj = f * cprev[j] + i * g;
-        float t = v_tanh(cj);
-        ri[j] = i, rf[j] = f, ro[j] = o, rg[j] = g;
-        c[j] = cj, tc[j] = t, h[j] = o * t;
-    }
+    for (int j = 0; j < H; j++)
+        cell_forward(H, row + j, ri[j], rf[j], ro[j], rg[j], cprev[j], c + j, tc + j, h + j);
 }
 
 /* ---- the row-wise passes over a whole chunk, split between the threads ------------------- */
@@ -160,12 +166,8 @@ static inline void gate_part_forward(int H, int nu, size_t s, int B, float *rest
 #pragma omp simd
     for (int j = 0; j < nu; j++) {
         size_t k = (size_t)j * (size_t)B;
-        float i = v_sigmoid(ri[j] + r[k]), f = v_sigmoid(rf[j] + r[s + k]);
-        float o = v_sigmoid(ro[j] + r[2 * s + k]), g = v_tanh(rg[j] + r[3 * s + k]);
-        float cj = f * cprev[j] + i * g;
-        float t = v_tanh(cj);
-        ri[j] = i, rf[j] = f, ro[j] = o, rg[j] = g;
-        c[j] = cj, tc[j] = t, h[j] = o * t;
+        cell_forward(H, row + j, ri[j] + r[k], rf[j] + r[s + k], ro[j] + r[2 * s + k],
+                     rg[j] + r[3 * s + k], cprev[j], c + j, tc + j, h + j);
     }
 }
 
@@ -208,8 +210,10 @@ static void forward_part(void *ctx, int part, int parts) {
     }
 }
 
-/* gate_row_backward for nu units of one row, dh_next from the part's rows of dht (column b,
- * units B apart); row, tc, cprev, dh_up, dc_next and drow start at the part's first unit. */
+/* One row backward for nu units: from the activations (row: i, f, o, g blocks H apart), tanh c_t,
+ * c_{t-1}, the incoming dh (dh_up from above plus dh_next from step t + 1, consecutive units B
+ * apart: a column of dht on threads, B = 1 otherwise) and dc_next (from step t + 1, updated in
+ * place to d loss / d c_{t-1}), writes d loss / d a_t into drow (blocks H apart). */
 static inline void gate_part_backward(int H, int nu, int B, const float *restrict row,
                                       const float *restrict tc, const float *restrict cprev,
                                       const float *restrict dh_up, const float *restrict dh_next,
@@ -294,28 +298,6 @@ void firth_lstm_forward(int T, int B, int NI, int H, const float *x, const int32
     }
 }
 
-/* One row backward: from activations (4H), tanh c_t, c_{t-1}, the incoming dh (from above plus
- * from step t+1) and dc (from step t+1, updated in place to d loss / d c_{t-1}), writes d loss /
- * d a_t into drow (4H). */
-static inline void gate_row_backward(int H, const float *restrict row, const float *restrict tc,
-                                     const float *restrict cprev, const float *restrict dh_up,
-                                     const float *restrict dh_next, float *restrict dc_next,
-                                     float *restrict drow) {
-    const float *ri = row, *rf = row + H, *ro = row + 2 * H, *rg = row + 3 * H;
-    float *di = drow, *df = drow + H, *dout = drow + 2 * H, *dg = drow + 3 * H;
-#pragma omp simd
-    for (int j = 0; j < H; j++) {
-        float i = ri[j], f = rf[j], o = ro[j], g = rg[j], t = tc[j];
-        float dh = dh_up[j] + dh_next[j];
-        float dc = dc_next[j] + dh * o * (1.0f - t * t);
-        dout[j] = dh * t * o * (1.0f - o);
-        di[j] = dc * g * i * (1.0f - i);
-        df[j] = dc * cprev[j] * f * (1.0f - f);
-        dg[j] = dc * i * (1.0f - g * g);
-        dc_next[j] = dc * f;
-    }
-}
-
 /* The T steps of backward on the caller alone: a->dhc holds dh and dc flowing back (zero). */
 static void backward_steps(int T, int B, int H, const firth_lstm_weights *w, firth_lstm_acts *a,
                            const float *dh, int dh0_wanted) {
@@ -326,9 +308,9 @@ static void backward_steps(int T, int B, int H, const firth_lstm_weights *w, fir
         float *dgt = a->dgates + (size_t)t * B * G;
         for (int b = 0; b < B; b++) {
             size_t o = (size_t)b * H;
-            gate_row_backward(H, gt + (size_t)b * G, a->tc + (size_t)t * BH + o,
-                              a->c + (size_t)t * BH + o, dh + (size_t)t * BH + o, dh_next + o,
-                              dc_next + o, dgt + (size_t)b * G);
+            gate_part_backward(H, H, 1, gt + (size_t)b * G, a->tc + (size_t)t * BH + o,
+                               a->c + (size_t)t * BH + o, dh + (size_t)t * BH + o, dh_next + o,
+                               dc_next + o, dgt + (size_t)b * G);
         }
         if (t > 0 || dh0_wanted) /* dh_{t-1} = da_t Wh^T */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, (int)G, 1.0f, dgt,
