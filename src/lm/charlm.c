@@ -794,11 +794,9 @@ static void zero_grads(firth_charlm *m) {
     firth_pool_for(m->pool, m->off.n, 16, zero_part, &J);
 }
 
-/* firth_charlm_clip on the threads: the same on one; on several the sum of squares adds each
- * thread's part in turn. */
+/* firth_charlm_clip on the threads: the same bits on one (one range, summed in order); on
+ * several the sum of squares adds each thread's part in turn. */
 static double clip_grads(firth_charlm *m) {
-    if (firth_pool_threads(m->pool) == 1)
-        return firth_charlm_clip(m->grads, m->off.n, m->p.clip);
     update_job J = {.m = m};
     firth_pool_for(m->pool, m->off.n, 16, sumsq_part, &J);
     double s = 0.0;
