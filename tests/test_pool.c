@@ -4,12 +4,16 @@
  * cases, shapes cut by rows and by columns (and ones with fewer rows or columns than threads),
  * on 1, 2, 3 and 5 threads; firth_pool_for's ranges cover [0, n) once, cut at multiples of
  * `align`; the barrier: no part gets past a barrier before every part has reached it, over many
- * phases. */
+ * phases; firth_panel_gemm (core/panel.c) against a triple loop in double, for row counts that
+ * leave part of the last panel empty and column counts cut into 64-column blocks and a remainder. */
+#include <math.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "core/panel.h"
 #include "core/pool.h"
 #include "core/rng.h"
 
@@ -150,9 +154,67 @@ static void test_pool_barrier(void) {
     CHECK(firth_pool_new(0, &pool, &err) == FIRTH_ERR_PARAM && !pool, "0 threads accepted");
 }
 
+/* a (m x k, row stride lda) times W (k x n) read with strides (rs, cs) from a larger matrix and
+ * packed: every element of c against the sum in double; c's row past m and its columns past n
+ * (up to ldc) untouched. Row counts that leave the last block of 6 short, column counts cut into
+ * panels of 64 and a remainder (also not a multiple of 16), k long and short. */
+static void test_panel_gemm(void) {
+    const int shapes[][3] = {{1, 1, 1},   {6, 16, 5},    {7, 33, 13}, {13, 48, 64},
+                             {64, 64, 33}, {11, 80, 7},  {5, 150, 20}, {12, 100, 9},
+                             {7, 31, 300}, {64, 256, 512}};
+    firth_rng rng;
+    firth_rng_seed(&rng, 12);
+    double worst = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        const int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        for (int tr = 0; tr < 2; tr++) {
+            /* tr 0: W stored row-major with a longer row; tr 1: W^T stored (rs = 1) */
+            const size_t rs = tr ? 1 : (size_t)n + 3, cs = tr ? (size_t)k + 2 : 1;
+            const size_t lda = (size_t)k + 5, ldc = (size_t)n + 7;
+            const size_t wn = (size_t)k * rs + (size_t)n * cs;
+            float *a = malloc((size_t)m * lda * sizeof(float)), *w = malloc(wn * sizeof(float));
+            float *p = malloc(firth_panel_floats(k, n) * sizeof(float));
+            float *c = malloc(((size_t)m + 1) * ldc * sizeof(float));
+            if (!a || !w || !p || !c) {
+                CHECK(0, "out of memory");
+                free(a), free(w), free(p), free(c);
+                return;
+            }
+            fill(&rng, a, (size_t)m * lda);
+            fill(&rng, w, wn);
+            for (size_t i = 0; i < ((size_t)m + 1) * ldc; i++) c[i] = 1234.5f;
+            firth_panel_pack(k, n, w, rs, cs, p);
+            firth_panel_gemm(m, n, k, a, lda, p, c, ldc);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double r = 0, mag = 0;
+                    for (int l = 0; l < k; l++) {
+                        double t = (double)a[(size_t)i * lda + l] * w[(size_t)l * rs + (size_t)j * cs];
+                        r += t, mag += fabs(t);
+                    }
+                    /* relative to the sum of the magnitudes: float summation of k terms is off by
+                     * at most k units of rounding (6e-8) of that */
+                    double e = fabs(c[(size_t)i * ldc + j] - r) / (mag > 0 ? mag : 1.0);
+                    worst = e > worst ? e : worst;
+                    CHECK(e < 6e-8 * k + 1e-7, "m %d n %d k %d tr %d: c[%d][%d] = %g, expected %g",
+                          m, n, k, tr, i, j, c[(size_t)i * ldc + j], r);
+                }
+                for (size_t j = (size_t)n; j < ldc; j++)
+                    CHECK(c[(size_t)i * ldc + j] == 1234.5f, "m %d n %d: column %zu written", m,
+                          n, j);
+            }
+            for (size_t j = 0; j < ldc; j++)
+                CHECK(c[(size_t)m * ldc + j] == 1234.5f, "m %d n %d: row %d written", m, n, m);
+            free(a), free(w), free(p), free(c);
+        }
+    }
+    printf("    packed panels vs double loops: largest error %.3g of the sum of magnitudes\n", worst);
+}
+
 const test_case tests_pool[] = {
     {"pool_sgemm", test_pool_sgemm},
     {"pool_for", test_pool_for},
     {"pool_barrier", test_pool_barrier},
+    {"panel_gemm", test_panel_gemm},
     TEST_END,
 };

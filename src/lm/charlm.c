@@ -122,7 +122,7 @@ static void free_work(firth_charlm *m) {
             firth_lstm_acts *a = &m->acts[l];
             firth_free_aligned(a->gates), firth_free_aligned(a->c), firth_free_aligned(a->h);
             firth_free_aligned(a->tc), firth_free_aligned(a->dgates), firth_free_aligned(a->dhc);
-            firth_free_aligned(a->wp), firth_free_aligned(a->rt), firth_free_aligned(a->dht);
+            firth_free_aligned(a->par);
         }
     free(m->acts);
     firth_free_aligned(m->xemb), firth_free_aligned(m->dxemb);
@@ -174,7 +174,8 @@ static double model_bytes(const firth_charlm *m) {
 /* Bytes of the scratch for T steps x B streams (the evaluation state of B streams included). */
 static double work_bytes(const firth_charlm *m, int T, int B) {
     double TB = (double)T * B, H = m->p.hidden, G = 4.0 * H, E = m->p.embed, L = m->p.layers;
-    double par = firth_pool_threads(m->pool) > 1 ? G * H + G * B + H * B : 0.0;
+    const int n = firth_pool_threads(m->pool);
+    double par = n > 1 ? (double)firth_lstm_par_floats(B, m->p.hidden, n) : 0.0;
     return 4.0 * (L * (TB * (2.0 * G + H) + ((double)T + 1) * B * 2.0 * H + 4.0 * B * H + par) +
                   TB * (2.0 * E + 2.0 * H + (double)m->V + 2.0 * L * H) +
                   3.0 * TB);
@@ -208,8 +209,7 @@ firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err) 
         a->tc = zalloc(TB * H, &fail), a->dhc = zalloc(2 * Bz * H, &fail);
         if (firth_pool_threads(m->pool) > 1) {
             a->pool = m->pool;
-            a->wp = zalloc(G * H, &fail), a->rt = zalloc(G * Bz, &fail);
-            a->dht = zalloc(H * Bz, &fail);
+            a->par = zalloc(firth_lstm_par_floats(B, (int)H, firth_pool_threads(m->pool)), &fail);
         }
     }
     if (E) m->xemb = zalloc(TB * E, &fail), m->dxemb = zalloc(TB * E, &fail);

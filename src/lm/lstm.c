@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/panel.h"
 #include "core/pool.h"
 
 /* ---- vectorisable exp, sigmoid, tanh ---------------------------------------------------- */
@@ -146,29 +147,55 @@ typedef struct step_job {
 
 static int use_pool(const firth_lstm_acts *a) { return firth_pool_threads(a->pool) > 1; }
 
-/* Units of a block of the gate passes (see forward_part). */
-#define UNITS 16
-
-/* Part p's hidden units [*u0, *u0 + *nu); its rows of wp and rt start at row 4 u0. */
+/* Part p's hidden units [*u0, *u0 + *nu). */
 static void part_units(int H, int part, int parts, int *u0, int *nu) {
     size_t lo, hi;
     firth_pool_range((size_t)H, part, parts, &lo, &hi);
     *u0 = (int)lo, *nu = (int)(hi - lo);
 }
 
+/* acts->par for B streams, carved: */
+typedef struct par_layout {
+    float *panels; /* per part: its columns of Wh packed (core/panel.h), for forward the 4 gates'
+                    * nu columns in turn (H x nu each), for backward its nu rows transposed
+                    * (4H x nu), 4 firth_panel_floats(H, nu) floats either way */
+    float *rt;     /* per part from 4 u0 B: (B, 4 nu) this step's h_{t-1} Wh, its gates' columns */
+    float *dht;    /* (B, H) d loss / d h_{t-1}, each part writing its own units' columns */
+} par_layout;
+
+static size_t panel_part(int H, int parts, int upto) {
+    size_t n = 0;
+    for (int p = 0; p < upto; p++) {
+        int u0, nu;
+        part_units(H, p, parts, &u0, &nu);
+        n += 4 * firth_panel_floats(H, nu);
+    }
+    return n;
+}
+
+size_t firth_lstm_par_floats(int B, int H, int parts) {
+    return panel_part(H, parts, parts) + 5 * (size_t)H * (size_t)B;
+}
+
+static par_layout par_of(float *par, int B, int H, int parts) {
+    par_layout L;
+    L.panels = par;
+    L.rt = par + panel_part(H, parts, parts);
+    L.dht = L.rt + 4 * (size_t)H * (size_t)B; /* + H B: the 5 H B of firth_lstm_par_floats */
+    return L;
+}
+
 /* gate_row_forward for nu units of one row, the recurrent term added here: row (the units'
- * x Wx + b), cprev, c, tc, h start at the first unit; r at its row of rt, column b (the unit's
- * four gates are s apart, consecutive units B apart). */
-static inline void gate_part_forward(int H, int nu, size_t s, int B, float *restrict row,
+ * x Wx + b), r (their recurrent terms, gate blocks s apart), cprev, c, tc, h start at the first
+ * unit. */
+static inline void gate_part_forward(int H, int nu, size_t s, float *restrict row,
                                      const float *restrict r, const float *restrict cprev,
                                      float *restrict c, float *restrict tc, float *restrict h) {
     float *ri = row, *rf = row + H, *ro = row + 2 * H, *rg = row + 3 * H;
 #pragma omp simd
-    for (int j = 0; j < nu; j++) {
-        size_t k = (size_t)j * (size_t)B;
-        cell_forward(H, row + j, ri[j] + r[k], rf[j] + r[s + k], ro[j] + r[2 * s + k],
-                     rg[j] + r[3 * s + k], cprev[j], c + j, tc + j, h + j);
-    }
+    for (int j = 0; j < nu; j++)
+        cell_forward(H, row + j, ri[j] + r[j], rf[j] + r[s + j], ro[j] + r[2 * s + j],
+                     rg[j] + r[3 * s + j], cprev[j], c + j, tc + j, h + j);
 }
 
 static void forward_part(void *ctx, int part, int parts) {
@@ -178,43 +205,35 @@ static void forward_part(void *ctx, int part, int parts) {
     firth_lstm_acts *a = J->a;
     int u0, nu;
     part_units(H, part, parts, &u0, &nu);
-    float *wp = a->wp + 4 * (size_t)u0 * H, *rt = a->rt + 4 * (size_t)u0 * B;
-    for (int q = 0; q < 4; q++) /* the part's columns of Wh, transposed, 32 rows at a time */
-        for (int k0 = 0; k0 < H; k0 += 32) {
-            const int kn = H - k0 < 32 ? H - k0 : 32;
-            const float *restrict src = J->w->wh + (size_t)k0 * G + (size_t)q * H + u0;
-            for (int j = 0; j < nu; j++) {
-                float *restrict dst = wp + ((size_t)q * nu + j) * H + k0;
-                for (int k = 0; k < kn; k++) dst[k] = src[(size_t)k * G + j];
-            }
-        }
+    if (!nu) { /* more parts than units: nothing but the barriers */
+        for (int t = 0; t < J->T; t++) firth_pool_barrier(a->pool);
+        return;
+    }
+    const par_layout L = par_of(a->par, B, H, parts);
+    const size_t P = firth_panel_floats(H, nu), R = 4 * (size_t)nu;
+    float *pan = L.panels + panel_part(H, parts, part), *rt = L.rt + 4 * (size_t)u0 * B;
+    for (int q = 0; q < 4; q++) /* gate q of the part's units: H x nu of Wh */
+        firth_panel_pack(H, nu, J->w->wh + (size_t)q * H + u0, G, 1, pan + q * P);
     for (int t = 0; t < J->T; t++) {
-        if (nu) {
-            float *gt = a->gates + (size_t)t * B * G + u0;
-            const size_t prev = (size_t)t * BH + u0, next = prev + BH;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 4 * nu, B, H, 1.0f, wp, H,
-                        a->h + (size_t)t * BH, H, 0.0f, rt, B);
-            /* UNITS units at a time for all rows, so that the rows of rt they read (4 UNITS x B
-             * floats) stay in the L1 cache while their columns are gathered */
-            for (int j0 = 0; j0 < nu; j0 += UNITS) {
-                const int n = nu - j0 < UNITS ? nu - j0 : UNITS;
-                for (int b = 0; b < B; b++) {
-                    size_t o = (size_t)b * H + j0;
-                    gate_part_forward(H, n, (size_t)nu * B, B, gt + (size_t)b * G + j0,
-                                      rt + (size_t)j0 * B + b, a->c + prev + o, a->c + next + o,
-                                      a->tc + prev + o, a->h + next + o);
-                }
-            }
+        const float *hprev = a->h + (size_t)t * BH;
+        for (int q = 0; q < 4; q++)
+            firth_panel_gemm(B, nu, H, hprev, (size_t)H, pan + q * P, rt + q * (size_t)nu, R);
+        float *gt = a->gates + (size_t)t * B * G + u0;
+        const size_t prev = (size_t)t * BH + u0, next = prev + BH;
+        for (int b = 0; b < B; b++) {
+            const size_t o = (size_t)b * H;
+            gate_part_forward(H, nu, nu, gt + (size_t)b * G, rt + (size_t)b * R, a->c + prev + o,
+                              a->c + next + o, a->tc + prev + o, a->h + next + o);
         }
         firth_pool_barrier(a->pool); /* h_t whole before any part's next product */
     }
 }
 
 /* One row backward for nu units: from the activations (row: i, f, o, g blocks H apart), tanh c_t,
- * c_{t-1}, the incoming dh (dh_up from above plus dh_next from step t + 1, consecutive units B
- * apart: a column of dht on threads, B = 1 otherwise) and dc_next (from step t + 1, updated in
+ * c_{t-1}, the incoming dh (dh_up from above plus dh_next from step t + 1, consecutive units bs
+ * apart: a column of dht on threads, bs = 1 otherwise) and dc_next (from step t + 1, updated in
  * place to d loss / d c_{t-1}), writes d loss / d a_t into drow (blocks H apart). */
-static inline void gate_part_backward(int H, int nu, int B, const float *restrict row,
+static inline void gate_part_backward(int H, int nu, const float *restrict row,
                                       const float *restrict tc, const float *restrict cprev,
                                       const float *restrict dh_up, const float *restrict dh_next,
                                       float *restrict dc_next, float *restrict drow) {
@@ -223,7 +242,7 @@ static inline void gate_part_backward(int H, int nu, int B, const float *restric
 #pragma omp simd
     for (int j = 0; j < nu; j++) {
         float i = ri[j], f = rf[j], o = ro[j], g = rg[j], t = tc[j];
-        float dh = dh_up[j] + dh_next[(size_t)j * (size_t)B];
+        float dh = dh_up[j] + dh_next[j];
         float dc = dc_next[j] + dh * o * (1.0f - t * t);
         dout[j] = dh * t * o * (1.0f - o);
         di[j] = dc * g * i * (1.0f - i);
@@ -240,33 +259,34 @@ static void backward_part(void *ctx, int part, int parts) {
     firth_lstm_acts *a = J->a;
     int u0, nu;
     part_units(H, part, parts, &u0, &nu);
-    float *dht = a->dht + (size_t)u0 * B, *dc_next = a->dhc + BH + u0;
-    memset(dht, 0, (size_t)nu * B * sizeof(float));
-    for (int b = 0; b < B; b++) memset(dc_next + (size_t)b * H, 0, (size_t)nu * sizeof(float));
+    if (!nu) {
+        for (int t = 0; t < J->T; t++) firth_pool_barrier(a->pool);
+        return;
+    }
+    const par_layout L = par_of(a->par, B, H, parts);
+    float *pan = L.panels + panel_part(H, parts, part);
+    float *dht = L.dht + u0, *dc_next = a->dhc + BH + u0;
+    /* the part's rows of Wh, transposed: 4H x nu, element (g, j) at Wh[u0 + j][g] */
+    firth_panel_pack((int)G, nu, J->w->wh + (size_t)u0 * G, 1, G, pan);
+    for (int b = 0; b < B; b++) {
+        memset(dht + (size_t)b * H, 0, (size_t)nu * sizeof(float));
+        memset(dc_next + (size_t)b * H, 0, (size_t)nu * sizeof(float));
+    }
     for (int t = J->T - 1; t >= 0; t--) {
+        const size_t st = (size_t)t * BH + u0;
         float *dgt = a->dgates + (size_t)t * B * G;
-        if (nu) {
-            const size_t st = (size_t)t * BH + u0;
-            for (int j0 = 0; j0 < nu; j0 += UNITS) { /* as forward_part */
-                const int n = nu - j0 < UNITS ? nu - j0 : UNITS;
-                for (int b = 0; b < B; b++) {
-                    size_t o = (size_t)b * H + j0;
-                    size_t row = ((size_t)t * B + b) * G + u0 + j0;
-                    gate_part_backward(H, n, B, a->gates + row, a->tc + st + o, a->c + st + o,
-                                       J->dh + st + o, dht + (size_t)j0 * B + b, dc_next + o,
-                                       a->dgates + row);
-                }
-            }
+        for (int b = 0; b < B; b++) {
+            const size_t o = (size_t)b * H, row = ((size_t)t * B + b) * G + u0;
+            gate_part_backward(H, nu, a->gates + row, a->tc + st + o, a->c + st + o,
+                               J->dh + st + o, dht + o, dc_next + o, a->dgates + row);
         }
         firth_pool_barrier(a->pool); /* d loss / d a_t whole before the product reads it */
-        if (nu && (t > 0 || J->dh0)) /* the part's rows of dh_{t-1}^T = Wh da_t^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nu, B, (int)G, 1.0f,
-                        J->w->wh + (size_t)u0 * G, (int)G, dgt, (int)G, 0.0f, dht, B);
+        if (t > 0 || J->dh0) /* the part's columns of dh_{t-1} = da_t Wh^T */
+            firth_panel_gemm(B, nu, (int)G, dgt, G, pan, dht, (size_t)H);
     }
     if (J->dh0)
         for (int b = 0; b < B; b++)
-            for (int j = 0; j < nu; j++)
-                J->dh0[(size_t)b * H + u0 + j] = dht[(size_t)j * B + b];
+            memcpy(J->dh0 + (size_t)b * H + u0, dht + (size_t)b * H, (size_t)nu * sizeof(float));
 }
 
 void firth_lstm_forward(int T, int B, int NI, int H, const float *x, const int32_t *ids,
@@ -308,7 +328,7 @@ static void backward_steps(int T, int B, int H, const firth_lstm_weights *w, fir
         float *dgt = a->dgates + (size_t)t * B * G;
         for (int b = 0; b < B; b++) {
             size_t o = (size_t)b * H;
-            gate_part_backward(H, H, 1, gt + (size_t)b * G, a->tc + (size_t)t * BH + o,
+            gate_part_backward(H, H, gt + (size_t)b * G, a->tc + (size_t)t * BH + o,
                                a->c + (size_t)t * BH + o, dh + (size_t)t * BH + o, dh_next + o,
                                dc_next + o, dgt + (size_t)b * G);
         }

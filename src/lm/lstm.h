@@ -52,15 +52,16 @@ typedef struct firth_lstm_acts {
     float *dhc;    /* (2, B, H) scratch for backward: dh and dc flowing to the previous step */
     /* Threads (NULL or one: the steps run on the caller alone). With several, each step's
      * recurrent product and gate pass are split by hidden units: part p of n owns units
-     * [p H / n, (p + 1) H / n) and computes their gates as one product with its own rows of wp
-     * (its units' columns of Wh, transposed, gate blocks i f o g in turn), so that a step needs
-     * one barrier; the products over all T steps are split by firth_pool_sgemm. The scratch
-     * below is then needed too. */
+     * [p H / n, (p + 1) H / n) and computes their gates from its own columns of Wh, packed once
+     * per call into panels (core/panel.h), against h_{t-1} transposed, so that a step needs one
+     * barrier; the products over all T steps are split by firth_pool_sgemm. Then `par` is
+     * needed too: firth_lstm_par_floats(B, H, n) floats for the largest B (contents free). */
     struct firth_pool *pool;
-    float *wp;  /* (4H, H) Wh's columns regrouped by part, transposed */
-    float *rt;  /* (4H, B) this step's h_{t-1} Wh, rows as wp's */
-    float *dht; /* (H, B) d loss / d h_{t-1}, transposed */
+    float *par;
 } firth_lstm_acts;
+
+/* Floats of acts->par for B streams, H units and `parts` threads. */
+size_t firth_lstm_par_floats(int B, int H, int parts);
 
 /* Forward over T steps from the state in acts->h[0], acts->c[0]. Exactly one of x (T, B, I) and
  * ids (T, B) is non-NULL. With ids, id_scale (T, B) or NULL: the input of row r is id_scale[r]
