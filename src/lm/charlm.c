@@ -506,20 +506,28 @@ static void weight_drop(firth_charlm *m) {
 
 typedef struct dropout_job {
     firth_rng at;
-    double p;
+    uint64_t cut; /* dropped where a draw's top 53 bits are below this */
     float keep_scale;
     const float *h;
     float *xin, *mask;
     size_t drawn;
 } dropout_job;
 
-/* Draws mask[k] for k in [lo, hi) (all below drawn) and applies it. */
+/* Draws mask[k] for k in [lo, hi) (all below drawn) and applies it. A draw r drops its element
+ * when the uniform u = (r >> 11) 2^-53 is below p, that is when the integer r >> 11 is below
+ * ceil(p 2^53) (p 2^53 is exact in a double): the same masks as comparing u, and a loop of
+ * integer operations that the compiler vectorises. */
 static void dropout_part(void *ctx, size_t lo, size_t hi, int part) {
     const dropout_job *J = ctx;
+    const uint64_t cut = J->cut;
+    const float keep = J->keep_scale;
+    float *restrict mask = J->mask, *restrict xin = J->xin;
+    const float *restrict h = J->h;
+#pragma omp simd
     for (size_t k = lo; k < hi; k++) {
-        double u = (double)(firth_rng_at(&J->at, k) >> 11) * (1.0 / 9007199254740992.0);
-        J->mask[k] = u < J->p ? 0.0f : J->keep_scale;
-        J->xin[k] = J->h[k] * J->mask[k];
+        const float v = (firth_rng_at(&J->at, k) >> 11) < cut ? 0.0f : keep;
+        mask[k] = v;
+        xin[k] = h[k] * v;
     }
 }
 
@@ -538,8 +546,8 @@ static void dropout_repeat_part(void *ctx, size_t lo, size_t hi, int part) {
  * dropout: the mask of the first time step held for all of them; drawn = n otherwise). */
 static const float *dropout_fwd(firth_charlm *m, int slot, const float *h, size_t n,
                                 size_t drawn, float keep_scale) {
-    dropout_job J = {m->rng, m->p.dropout, keep_scale, h, m->xin + (size_t)slot * n,
-                     m->mask + (size_t)slot * n, drawn};
+    dropout_job J = {m->rng, (uint64_t)ceil(m->p.dropout * 9007199254740992.0), keep_scale, h,
+                     m->xin + (size_t)slot * n, m->mask + (size_t)slot * n, drawn};
     firth_pool_for(m->pool, drawn, 64, dropout_part, &J); /* the drawn ones first: */
     if (n > drawn) firth_pool_for(m->pool, n - drawn, 64, dropout_repeat_part, &J);
     firth_rng_skip(&m->rng, drawn);
