@@ -174,8 +174,7 @@ static double model_bytes(const firth_charlm *m) {
 /* Bytes of the scratch for T steps x B streams (the evaluation state of B streams included). */
 static double work_bytes(const firth_charlm *m, int T, int B) {
     double TB = (double)T * B, H = m->p.hidden, G = 4.0 * H, E = m->p.embed, L = m->p.layers;
-    const int n = firth_pool_threads(m->pool);
-    double par = n > 1 ? (double)firth_lstm_par_floats(B, m->p.hidden, n) : 0.0;
+    double par = (double)firth_lstm_par_floats(B, m->p.hidden, firth_pool_threads(m->pool));
     return 4.0 * (L * (TB * (2.0 * G + H) + ((double)T + 1) * B * 2.0 * H + 4.0 * B * H + par) +
                   TB * (2.0 * E + 2.0 * H + (double)m->V + 2.0 * L * H) +
                   3.0 * TB);
@@ -207,10 +206,8 @@ firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err) 
         a->gates = zalloc(TB * G, &fail), a->dgates = zalloc(TB * G, &fail);
         a->c = zalloc((Tz + 1) * Bz * H, &fail), a->h = zalloc((Tz + 1) * Bz * H, &fail);
         a->tc = zalloc(TB * H, &fail), a->dhc = zalloc(2 * Bz * H, &fail);
-        if (firth_pool_threads(m->pool) > 1) {
-            a->pool = m->pool;
-            a->par = zalloc(firth_lstm_par_floats(B, (int)H, firth_pool_threads(m->pool)), &fail);
-        }
+        a->pool = m->pool; /* NULL for one thread */
+        a->par = zalloc(firth_lstm_par_floats(B, (int)H, firth_pool_threads(m->pool)), &fail);
     }
     if (E) m->xemb = zalloc(TB * E, &fail), m->dxemb = zalloc(TB * E, &fail);
     /* dropout: slot l > 0 the input of layer l, slot 0 the top layer's output */

@@ -145,7 +145,12 @@ typedef struct step_job {
     float *dh0;      /* backward: NULL or d loss / d h_0 */
 } step_job;
 
-static int use_pool(const firth_lstm_acts *a) { return firth_pool_threads(a->pool) > 1; }
+/* The steps on packed panels (forward_part, backward_part): with several threads, and on one
+ * whenever there is scratch for them and more than one step to share a packing of the weights
+ * (a single step, as in generation, is one OpenBLAS call). */
+static int use_panels(const firth_lstm_acts *a, int T) {
+    return firth_pool_threads(a->pool) > 1 || (a->par && T > 1);
+}
 
 /* Part p's hidden units [*u0, *u0 + *nu). */
 static void part_units(int H, int part, int parts, int *u0, int *nu) {
@@ -299,7 +304,7 @@ void firth_lstm_forward(int T, int B, int NI, int H, const float *x, const int32
         firth_pool_sgemm(a->pool, CblasNoTrans, CblasNoTrans, (int)TB, (int)G, NI, 1.0f, x, NI,
                          w->wx, (int)G, 1.0f, a->gates, (int)G);
     }
-    if (use_pool(a)) {
+    if (use_panels(a, T)) {
         step_job J = {T, B, H, w, a, NULL, NULL};
         firth_pool_run(a->pool, forward_part, &J);
         return;
@@ -343,7 +348,7 @@ void firth_lstm_backward(int T, int B, int NI, int H, const float *x, const int3
                          const float *dh, firth_lstm_grads *g, float *dx, float *dh0, float *dc0) {
     const size_t G = 4 * (size_t)H, BH = (size_t)B * H, TB = (size_t)T * B;
     float *dh_next = a->dhc, *dc_next = a->dhc + BH;
-    if (use_pool(a)) {
+    if (use_panels(a, T)) {
         step_job J = {T, B, H, w, a, dh, dh0};
         firth_pool_run(a->pool, backward_part, &J);
     } else {

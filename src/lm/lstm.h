@@ -53,9 +53,11 @@ typedef struct firth_lstm_acts {
     /* Threads (NULL or one: the steps run on the caller alone). With several, each step's
      * recurrent product and gate pass are split by hidden units: part p of n owns units
      * [p H / n, (p + 1) H / n) and computes their gates from its own columns of Wh, packed once
-     * per call into panels (core/panel.h), against h_{t-1} transposed, so that a step needs one
-     * barrier; the products over all T steps are split by firth_pool_sgemm. Then `par` is
-     * needed too: firth_lstm_par_floats(B, H, n) floats for the largest B (contents free). */
+     * per call into panels (core/panel.h), so that a step needs one barrier; the products over
+     * all T steps are split by firth_pool_sgemm. `par` is the scratch of the packed steps:
+     * firth_lstm_par_floats(B, H, n) floats for the largest B (contents free), required with
+     * several threads; with one, the steps run packed when it is there and T > 1, and as one
+     * OpenBLAS product each otherwise. */
     struct firth_pool *pool;
     float *par;
 } firth_lstm_acts;
