@@ -39,14 +39,20 @@ void firth_panel_pack(int k, int n, const float *w, size_t rs, size_t cs, float 
 static inline __attribute__((always_inline)) void
 kernel(const int rows, const int nq, int k, const float *restrict a, size_t lda,
        const float *restrict p, float *restrict c, size_t ldc, __mmask16 last) {
+    /* the unroll pragmas: without them gcc -O2 keeps s in memory (half the speed) */
     __m512 s[MR][4];
+#pragma GCC unroll 6
     for (int r = 0; r < rows; r++)
+#pragma GCC unroll 4
         for (int q = 0; q < nq; q++) s[r][q] = _mm512_setzero_ps();
     for (int l = 0; l < k; l++) {
         __m512 w[4];
+#pragma GCC unroll 4
         for (int q = 0; q < nq; q++) w[q] = _mm512_loadu_ps(p + (size_t)l * 16 * nq + 16 * q);
+#pragma GCC unroll 6
         for (int r = 0; r < rows; r++) {
             const __m512 x = _mm512_set1_ps(a[(size_t)r * lda + l]);
+#pragma GCC unroll 4
             for (int q = 0; q < nq; q++) s[r][q] = _mm512_fmadd_ps(x, w[q], s[r][q]);
         }
     }
