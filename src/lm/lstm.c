@@ -61,7 +61,6 @@ void firth_lstm_tanh(float *x, size_t n) {
 
 /* ---- fast ----------------------------------------------------------------------------------- */
 
-/* One row: pre-activations in `row` (4H) become activations; c, tc, h (H) of this step. */
 /* One unit: from its four pre-activations and c_{t-1}, the activations into a[0], a[H], a[2H],
  * a[3H] and c_t, tanh c_t, h_t. */
 static inline void cell_forward(int H, float *restrict a, float ai, float af, float ao, float ag,
@@ -74,6 +73,7 @@ static inline void cell_forward(int H, float *restrict a, float ai, float af, fl
     *c = cj, *tc = t, *h = o * t;
 }
 
+/* One row: pre-activations in `row` (4H) become activations; c, tc, h (H) of this step. */
 static inline void gate_row_forward(int H, float *restrict row, const float *restrict cprev,
                                     float *restrict c, float *restrict tc, float *restrict h) {
     float *ri = row, *rf = row + H, *ro = row + 2 * H, *rg = row + 3 * H;
@@ -135,7 +135,7 @@ static void column_sums_part(void *ctx, size_t lo, size_t hi, int part) {
     }
 }
 
-/* ---- fast, on several threads (acts->pool) ---------------------------------------------- */
+/* ---- fast, on packed panels (one thread or several: acts->pool) -------------------------- */
 
 typedef struct step_job {
     int T, B, H;
@@ -235,9 +235,9 @@ static void forward_part(void *ctx, int part, int parts) {
 }
 
 /* One row backward for nu units: from the activations (row: i, f, o, g blocks H apart), tanh c_t,
- * c_{t-1}, the incoming dh (dh_up from above plus dh_next from step t + 1, consecutive units bs
- * apart: a column of dht on threads, bs = 1 otherwise) and dc_next (from step t + 1, updated in
- * place to d loss / d c_{t-1}), writes d loss / d a_t into drow (blocks H apart). */
+ * c_{t-1}, the incoming dh (dh_up from above plus dh_next from step t + 1) and dc_next (from step
+ * t + 1, updated in place to d loss / d c_{t-1}), writes d loss / d a_t into drow (blocks H
+ * apart). */
 static inline void gate_part_backward(int H, int nu, const float *restrict row,
                                       const float *restrict tc, const float *restrict cprev,
                                       const float *restrict dh_up, const float *restrict dh_next,

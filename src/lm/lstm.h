@@ -14,7 +14,8 @@
  * The derivation of the backward pass is in docs/derivations.md ("LSTM layer").
  *
  * The fast pair does the input projections of all T steps in one sgemm ((T B, I) x (I, 4H)), one
- * sgemm per step for the recurrent product, and the gate non-linearities, the cell update and
+ * product per step for the recurrent term (against Wh packed once per call into panels, see
+ * acts->par; one sgemm when there is a single step or no scratch), and the gate non-linearities, the cell update and
  * their derivatives in one fused pass over each row. The weight gradients of the whole chunk are
  * again one sgemm each. The `_naive` pair is the same arithmetic in plain loops (no BLAS, libm's
  * expf/tanhf), kept to test the fast one against.
