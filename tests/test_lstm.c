@@ -98,8 +98,8 @@ static void layer_init(layer *L, int T, int B, int I, int H, int onehot, uint64_
 static void layer_threads(layer *L, firth_pool *pool) {
     size_t n = firth_lstm_par_floats(L->B, L->H, firth_pool_threads(pool));
     L->a.pool = pool;
-    /* filled with NaN: nothing may depend on the scratch's contents (its padding columns are
-     * never written; a NaN read from there into a used result would show) */
+    /* filled with NaN: nothing may depend on what the scratch holds on entry (a NaN read from
+     * there before being written would show in the results) */
     L->a.par = malloc(n * sizeof(float));
     if (L->a.par) memset(L->a.par, 0xff, n * sizeof(float));
 }
