@@ -14,6 +14,7 @@
 #
 # Environment: TEXT (tinyshakespeare), FIRTH (build/firth), OUT (bench/out), NAME (charlm_30min),
 # SECONDS_LIMIT (1800), LAYERS (2), HIDDEN (512), SEQ (50), BATCH (64), LR (2.5e-3; the twenty-fourth run: 2e-3 with RATES /1.25 is the nineteenth), DROPOUT, WDROP,
+# WARMUP (0: steps over which the rate rises linearly from LR / WARMUP to LR; `--warmup`),
 # HOLD, PHASE (400), RATES, ARGS (more options for the first phase, which later ones keep;
 # default "--weight-decay 0.25", ARGS= for none), LATE (more options for every later phase, e.g. LATE="--dropout 0.35":
 # the sixteenth run), THREADS (2), SEED (1), SCHEDULE (time, the default since the twenty-sixth
@@ -42,6 +43,7 @@ HOLD=${HOLD:-2600}
 PHASE=${PHASE:-400}
 RATES=${RATES:-"2.25e-3 1.84e-3 1.41e-3 1e-3 5.9e-4 1.9e-4 6.3e-5"}
 ARGS=${ARGS---weight-decay 0.25}
+WARMUP=${WARMUP:-0}
 LATE=${LATE:-}
 THREADS=${THREADS:-2}
 SEED=${SEED:-1}
@@ -80,20 +82,21 @@ fi
         "$FIRTH" "$TEXT" "$ckpt" "$LAYERS" "$HIDDEN" "$SEQ" "$BATCH"
     printf ' --lr %s --dropout %s --wdrop %s --lr-decay 1 %s --eval-every %s' \
         "$LR" "$DROPOUT" "$WDROP" "$until" "$PHASE"
-    printf ' --checkpoint-every %s --threads %s --seed %s %s\n' "$PHASE" "$THREADS" "$SEED" "$ARGS"
+    printf ' --checkpoint-every %s --threads %s --seed %s --warmup %s %s\n' "$PHASE" "$THREADS" "$SEED" \
+        "$WARMUP" "$ARGS"
     if [ "$SCHEDULE" = steps ]; then
         s=$HOLD
         for lr in $RATES; do
             s=$((s + PHASE))
             printf '%q charlm train --resume %q --input %q --output %q --lr %s --steps %s' \
                 "$FIRTH" "$ckpt" "$TEXT" "$ckpt" "$lr" "$s"
-            printf ' --eval-every %s --checkpoint-every %s --threads %s %s\n' \
-                "$PHASE" "$PHASE" "$THREADS" "$LATE"
+            printf ' --eval-every %s --checkpoint-every %s --threads %s --warmup %s %s\n' \
+                "$PHASE" "$PHASE" "$THREADS" "$WARMUP" "$LATE"
         done
     fi
 } > "$schedule"
 
-echo "charlm_30min: $LAYERS x $HIDDEN, seq $SEQ x batch $BATCH, dropout $DROPOUT, wdrop $WDROP${ARGS:+, $ARGS}," \
+echo "charlm_30min: $LAYERS x $HIDDEN, seq $SEQ x batch $BATCH, dropout $DROPOUT, wdrop $WDROP${ARGS:+, $ARGS}, warm-up $WARMUP steps," \
     "$sched; limit ${SECONDS_LIMIT} s; log $log"
 rc=0
 /usr/bin/time -v timeout -s INT "$SECONDS_LIMIT" sh "$schedule" > "$log" 2>&1 || rc=$?

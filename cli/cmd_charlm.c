@@ -115,7 +115,8 @@ static const char *const train_usage =
     "steps, at the end and on Ctrl-C. --steps and --epochs count from the start of training, so\n"
     "a resumed run stops where the uninterrupted one would (bit for bit, same --threads).\n"
     "--time-limit S ends a run by the clock instead (or as well), and --warmdown F takes the\n"
-    "rate down to 0 over its last F x S seconds.";
+    "rate down to 0 over its last F x S seconds; --warmup N brings it up from lr/N over the\n"
+    "first N steps.";
 
 /* The optimiser's settings given on the command line (NaN / -1: not given). */
 typedef struct optim_given {
@@ -143,6 +144,7 @@ static int cmd_charlm_train(int argc, char **argv) {
     /* -1 / NaN: not given (a resumed run keeps the checkpoint's value) */
     int layers = -1, hidden = -1, embed = -1, seq = -1, batch = -1, threads = 1, quiet = 0;
     double val_frac = NAN, ema = NAN, epochs = 0, time_limit = 0, warmdown = 0;
+    uint64_t warmup = 0;
     optim_given o_given = {NAN, NAN, -1, -1, -1, NAN, NAN, NAN, NAN, NAN};
     uint64_t steps = 0, eval_every = 1000, ckpt_every = 1000, seed = 1;
     const char *input = NULL, *output = NULL, *resume = NULL;
@@ -196,6 +198,9 @@ static int cmd_charlm_train(int argc, char **argv) {
         {"--warmdown", OPT_DOUBLE, &warmdown, 0, 1, NULL, "F",
          "with --time-limit: over the last F of the time the learning rate falls linearly to 0 "
          "(default 0: none; not reproducible bit for bit, the clock decides the steps)"},
+        {"--warmup", OPT_U64, &warmup, 0, 1e9, NULL, "N",
+         "raise the learning rate linearly from lr/N to lr over the first N steps of training "
+         "(counted from the model's first step; give it again with --resume; default 0: none)"},
         {"--val-frac", OPT_DOUBLE, &val_frac, 0, 0.5, NULL, "F",
          "validation share at the end of the text (default 0.05)"},
         {"--eval-every", OPT_U64, &eval_every, 0, 1e15, NULL, "N",
@@ -280,7 +285,8 @@ static int cmd_charlm_train(int argc, char **argv) {
     signal(SIGINT, on_sigint);
     firth_charlm_train_opts o = {.steps = steps, .epochs = epochs, .eval_every = eval_every,
                                  .checkpoint_every = ckpt_every, .checkpoint = output,
-                                 .time_limit = time_limit, .warmdown = warmdown};
+                                 .time_limit = time_limit, .warmdown = warmdown,
+                                 .warmup = warmup};
     firth_status st = firth_charlm_train(m, text, len, &o, on_progress, &ps, &err);
     clear_line(&ps);
     if (st == FIRTH_ERR_CANCELLED && interrupted) {

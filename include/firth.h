@@ -839,6 +839,11 @@ typedef struct firth_charlm_train_opts {
                              * min(1, (time_limit - e) / (warmdown x time_limit))); 0: none. The
                              * clock is the run's own (a resumed run starts it again), so such
                              * a run is not reproducible bit for bit */
+    uint64_t warmup;        /* > 0: the step size rises linearly over the first `warmup` steps
+                             * of training (counted from the model's first step, so a resumed
+                             * run goes on where it was): step s (1-based) uses the scheduled
+                             * rate x min(1, s / warmup); at most 1e9. 0: none (the full rate
+                             * from the first step) */
 } firth_charlm_train_opts;
 
 /*

@@ -424,6 +424,16 @@ if "$FIRTH" charlm train --input "$L/text.txt" --output "$L/tl.ckpt" $CL --time-
 else
     bad "charlm train --time-limit" "$(tail -n 3 "$L/err")"
 fi
+# a warm-up: step 3 of 1000 at 3/1000 of the rate
+if "$FIRTH" charlm train --input "$L/text.txt" --output "$L/wu.ckpt" $CL --steps 3 --warmup 1000 --eval-every 0 2> "$L/err"; then
+    lr_end=$(grep -o 'lr [0-9.e+-]*' "$L/err" | tail -n 1 | cut -d' ' -f2)
+    awk -v x="$lr_end" 'BEGIN { exit !(x > 2.99e-5 && x < 3.01e-5) }' \
+        && ok "charlm train --warmup 1000: step 3 at rate $lr_end" \
+        || bad "charlm warmup" "rate $lr_end at step 3 (want 3e-05)"
+else
+    bad "charlm train --warmup" "$(tail -n 3 "$L/err")"
+fi
+expect_error "charlm train: bad --warmup" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --warmup 1000000001
 expect_error "charlm train: --warmdown without --time-limit" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --warmdown 0.5
 expect_error "charlm train: bad --warmdown" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --time-limit 5 --warmdown 1.5
 expect_error "charlm train: bad --lr-decay" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --lr-decay 0

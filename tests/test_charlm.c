@@ -1237,6 +1237,43 @@ static void test_charlm_time_limit(void) {
     free(t), free(text), free(path), tu_rmdir(dir);
 }
 
+/* --warmup N: step s (1-based, counted from the model's first step) uses lr x min(1, s / N);
+ * a run resumed inside the warm-up goes on from where it was. */
+static void test_charlm_warmup(void) {
+    char *text = make_text(3000, 12);
+    size_t n = strlen(text);
+    firth_charlm_params p = firth_charlm_default_params();
+    p.layers = 1, p.hidden = 8, p.seq = 6, p.batch = 3, p.lr = 4e-3;
+    firth_error err = {0};
+    firth_charlm *m = firth_charlm_new(text, n, &p, &err);
+    CHECK(m != NULL, "%s", err.message);
+    time_log *t = calloc(1, sizeof *t);
+    const double want[] = {1e-3, 2e-3, 3e-3, 4e-3, 4e-3, 4e-3}; /* N = 4 */
+    firth_charlm_train_opts o = {.steps = 2, .warmup = 4};
+    CHECK(m && firth_charlm_train(m, text, n, &o, log_time, t, &err) == FIRTH_OK, "%s",
+          err.message);
+    o.steps = 6; /* the same model again: steps 3..6 */
+    CHECK(m && firth_charlm_train(m, text, n, &o, log_time, t, &err) == FIRTH_OK, "%s",
+          err.message);
+    CHECK(t->n == 6, "%zu steps logged", t->n);
+    for (size_t i = 0; i < t->n && i < 6; i++)
+        CHECK(t->step[i] == i + 1 && fabs(t->lr[i] - want[i]) <= 1e-15,
+              "step %llu: rate %.17g, want %g", (unsigned long long)t->step[i], t->lr[i], want[i]);
+    /* a warm-up longer than the run: every step below the full rate */
+    t->n = 0;
+    firth_charlm_train_opts o2 = {.steps = 8, .warmup = 1000};
+    CHECK(m && firth_charlm_train(m, text, n, &o2, log_time, t, &err) == FIRTH_OK, "%s",
+          err.message);
+    CHECK(t->n == 2 && fabs(t->lr[0] - 7 * 4e-6) < 1e-15 && fabs(t->lr[1] - 8 * 4e-6) < 1e-15,
+          "%zu steps, rates %g %g (want 2.8e-05 3.2e-05)", t->n, t->n ? t->lr[0] : 0,
+          t->n > 1 ? t->lr[1] : 0);
+    firth_charlm_train_opts ob = {.steps = 9, .warmup = 1000000001};
+    CHECK(m && firth_charlm_train(m, text, n, &ob, NULL, NULL, &err) == FIRTH_ERR_PARAM,
+          "warm-up of 1e9 + 1 steps accepted");
+    firth_charlm_free(m);
+    free(t), free(text);
+}
+
 const test_case tests_charlm[] = {
     {"charlm_torch_onehot", test_charlm_torch_onehot},
     {"charlm_torch_embed", test_charlm_torch_embed},
@@ -1262,6 +1299,7 @@ const test_case tests_charlm[] = {
     {"charlm_diverged", test_charlm_diverged},
     {"charlm_cancel_writes_checkpoint", test_charlm_cancel_writes_checkpoint},
     {"charlm_time_limit", test_charlm_time_limit},
+    {"charlm_warmup", test_charlm_warmup},
     {"charlm_epoch_shift", test_charlm_epoch_shift},
     {"charlm_threads", test_charlm_threads},
     TEST_END,

@@ -985,6 +985,11 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
                         tl, wd);
         goto out;
     }
+    if (opts->warmup > 1000000000) {
+        st = firth_fail(err, FIRTH_ERR_PARAM, "warm-up of %llu steps: at most 1e9",
+                        (unsigned long long)opts->warmup);
+        goto out;
+    }
     uint64_t total = opts->steps;
     if (!total) {
         double e = ceil(opts->epochs * (double)cpe);
@@ -1031,6 +1036,7 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
             double left = (tl - step_t0) / (wd * tl);
             lr *= left >= 1 ? 1 : left > 0 ? left : 0;
         }
+        if (m->step < opts->warmup) lr *= (double)m->step / (double)opts->warmup;
         update(m, lr);
         double el = now_s() - t0, tr = el - t_eval;
         pr.step = m->step, pr.epoch = m->epoch, pr.loss = loss, pr.lr = lr, pr.elapsed_s = el;
