@@ -8,40 +8,17 @@
 
 #include "core/panel.h"
 #include "core/pool.h"
+#include "core/vmath.h"
 
-/* ---- vectorisable exp, sigmoid, tanh ---------------------------------------------------- */
+/* ---- vectorisable sigmoid, tanh (e^x: core/vmath.h) ---------------------------------- */
 
-/* e^x for x in float range: Cody-Waite reduction x = n ln2 + r, |r| <= ln2 / 2, Cephes' degree-6
- * polynomial for e^r (relative error ~1e-7), 2^n built in the exponent bits. Plain arithmetic and
- * no branches, so `omp simd` loops over it vectorise. */
-static inline float v_exp(float x) {
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    /* round to nearest by the 1.5 * 2^23 trick (|z| < 2^22 here); floorf would not vectorise */
-    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    float r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float y = p * r * r + r + 1.0f;
-    /* a NaN x (an overflowed pre-activation) passes the clamps; y is then NaN and so is the
-     * result, but converting NaN to int is undefined (found by tests/fuzz/fuzz_charlm.c) */
-    n = n == n ? n : 0.0f;
-    union { int32_t i; float f; } s = {.i = ((int32_t)n + 127) << 23};
-    return y * s.f;
-}
-
-static inline float v_sigmoid(float x) { return 1.0f / (1.0f + v_exp(-x)); }
+static inline float v_sigmoid(float x) { return 1.0f / (1.0f + firth_vexp(-x)); }
 
 /* tanh |x| = (1 - e^-2|x|) / (1 + e^-2|x|); below 1/8 the subtraction would lose relative
  * precision, so there the Taylor series to x^7 (next term < 2e-9 relative) is used instead. */
 static inline float v_tanh(float x) {
     float ax = fabsf(x);
-    float e = v_exp(-2.0f * ax);
+    float e = firth_vexp(-2.0f * ax);
     float t = (1.0f - e) / (1.0f + e);
     float x2 = x * x;
     float p = ax * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f))));
