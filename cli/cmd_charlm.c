@@ -143,7 +143,8 @@ static int cmd_charlm_train(int argc, char **argv) {
     firth_charlm_params d = firth_charlm_default_params();
     /* -1 / NaN: not given (a resumed run keeps the checkpoint's value) */
     int layers = -1, hidden = -1, embed = -1, seq = -1, batch = -1, threads = 1, quiet = 0;
-    double val_frac = NAN, ema = NAN, epochs = 0, time_limit = 0, warmdown = 0;
+    double val_frac = NAN, ema = NAN, beta1 = NAN, beta2 = NAN, epochs = 0, time_limit = 0,
+           warmdown = 0;
     uint64_t warmup = 0;
     optim_given o_given = {NAN, NAN, -1, -1, -1, NAN, NAN, NAN, NAN, NAN};
     uint64_t steps = 0, eval_every = 1000, ckpt_every = 1000, seed = 1;
@@ -183,6 +184,10 @@ static int cmd_charlm_train(int argc, char **argv) {
         {"--ema", OPT_DOUBLE, &ema, 0, 0.999999, NULL, "D",
          "keep a moving average of the weights with decay D (e.g. 0.999) for validation, eval "
          "and sampling (default 0: off)"},
+        {"--beta1", OPT_DOUBLE, &beta1, 0, 0.999999, NULL, "B",
+         "Adam's decay of the gradients' moving average (default 0.9)"},
+        {"--beta2", OPT_DOUBLE, &beta2, 0, 0.999999, NULL, "B",
+         "Adam's decay of the squared gradients' moving average (default 0.999)"},
         {"--clip", OPT_DOUBLE, &o_given.clip, 0, 1e9, NULL, "X",
          "gradient-norm limit (default 5; 0 off)"},
         {"--epoch-shift", OPT_INT, &o_given.epoch_shift, 0, 1, NULL, "0|1",
@@ -257,6 +262,11 @@ static int cmd_charlm_train(int argc, char **argv) {
                                  "average cannot change)", ema, p->ema);
             goto out;
         }
+        if ((!isnan(beta1) && beta1 != p->beta1) || (!isnan(beta2) && beta2 != p->beta2)) {
+            rc = cli_usage_error("--beta1 / --beta2 differ from the checkpoint's %g / %g (Adam's "
+                                 "moments were built with those)", p->beta1, p->beta2);
+            goto out;
+        }
         firth_charlm_params q = *p;
         given_optim(&q, &o_given);
         if (firth_charlm_set_optim(m, &q, &err) != FIRTH_OK) goto fail;
@@ -269,6 +279,8 @@ static int cmd_charlm_train(int argc, char **argv) {
         given_optim(&d, &o_given);
         if (!isnan(val_frac)) d.val_frac = val_frac;
         if (!isnan(ema)) d.ema = ema;
+        if (!isnan(beta1)) d.beta1 = beta1;
+        if (!isnan(beta2)) d.beta2 = beta2;
         d.seed = seed;
         if (!(m = firth_charlm_new(text, len, &d, &err))) goto fail;
     }

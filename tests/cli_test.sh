@@ -410,6 +410,19 @@ expect_error "charlm train: bad --wdrop" 2 "$L/x.ckpt" -- "$FIRTH" charlm train 
 expect_error "charlm train: --weight-decay with lr x weight decay >= 1" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --weight-decay 500
 expect_error "charlm train: bad --ema" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --ema 1
 expect_error "charlm train: --resume changes --ema" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --resume "$L/a.ckpt" --input "$L/text.txt" --output "$L/x.ckpt" --ema 0.5
+# Adam's betas: stored in the checkpoint header (docs/formats.md: f64 beta1, beta2 at bytes 48, 56)
+if "$FIRTH" charlm train --input "$L/text.txt" --output "$L/b.ckpt" $CL --steps 2 --eval-every 0 --beta1 0.5 --beta2 0.99 2> "$L/err"; then
+    betas=$(od -A n -t f8 -j 48 -N 16 "$L/b.ckpt" | tr -s ' ' | sed 's/^ //; s/ $//')
+    [ "$betas" = "0.5 0.99" ] && ok "charlm train --beta1 0.5 --beta2 0.99: the checkpoint holds $betas" \
+        || bad "charlm --beta1/--beta2 in the checkpoint" "$betas"
+    betas=$(od -A n -t f8 -j 48 -N 16 "$L/m.ckpt" | tr -s ' ' | sed 's/^ //; s/ $//')
+    [ "$betas" = "0.9 0.999" ] && ok "charlm train without them: the defaults $betas" \
+        || bad "charlm default betas in the checkpoint" "$betas"
+else
+    bad "charlm train --beta1 --beta2" "$(cat "$L/err")"
+fi
+expect_error "charlm train: bad --beta2" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --beta2 1
+expect_error "charlm train: --resume changes --beta2" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --resume "$L/b.ckpt" --input "$L/text.txt" --output "$L/x.ckpt" --beta2 0.999
 ema_out=$("$FIRTH" charlm eval "$L/a.ckpt" --input "$L/text.txt" 2> /dev/null)
 case "$ema_out" in "nats/char: "*) ok "charlm eval of a model with a weight average: $ema_out" ;;
     *) bad "charlm eval (ema)" "$ema_out" ;; esac
