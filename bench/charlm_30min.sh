@@ -3,8 +3,8 @@
 # for 30 minutes on this machine, then `charlm eval` on the validation split (the last 5 % of
 # the text) read as the batch's BATCH streams (as training's validation) and as one stream. The
 # recipe is bench/RESULTS.md's best so far: dropout between layers, weight drop on the recurrent
-# matrices, AdamW's weight decay 0.25 and Adam's beta2 0.99 (ARGS; the forty-second and
-# forty-third runs), Adam's rate held at LR and then brought down
+# matrices, AdamW's weight decay 0.25 and Adam's beta2 0.99 (ARGS; the forty-second to
+# forty-fourth runs: better on average over three seeds, not on each), Adam's rate held at LR and then brought down
 # linearly to zero over the last WARMDOWN of the time by `--time-limit --warmdown` (the
 # twenty-sixth run; SCHEDULE=steps: held for HOLD steps, then --resume phases of PHASE steps at
 # the rates in RATES), all under one `timeout -s INT` (an interrupted phase still writes its
