@@ -64,6 +64,16 @@ static double rel(double a, double b) {
     return fabs(a - b) / (s > 1 ? s : 1);
 }
 
+/* The largest |a[i] - b[i]| over n floats. */
+static double max_abs_diff(const float *a, const float *b, size_t n) {
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        worst = d > worst ? d : worst;
+    }
+    return worst;
+}
+
 static double max_rel(const float *a, const float *b, size_t n) {
     double m = 0;
     for (size_t i = 0; i < n; i++) m = rel(a[i], b[i]) > m ? rel(a[i], b[i]) : m;
@@ -704,11 +714,7 @@ static void test_charlm_threads(void) {
     }
     if (!m[0] || !m[1] || !m[2]) goto out;
     size_t np = m[0]->off.n;
-    double worst = 0;
-    for (size_t i = 0; i < np; i++) {
-        double d = fabs((double)m[0]->params[i] - m[1]->params[i]);
-        worst = d > worst ? d : worst;
-    }
+    double worst = max_abs_diff(m[0]->params, m[1]->params, np);
     double v1 = 0, v3 = 0;
     const size_t cut = n - n / 10;
     CHECK(firth_charlm_eval(m[0], text + cut, n - cut, &v1, NULL, &err) == FIRTH_OK &&
@@ -901,17 +907,10 @@ static void old_checkpoint(const char *name, double dropout, double decay, int a
          * the weights by up to 6e-3 */
         double dp = 1.0, dm = 1.0, moved = 0.0;
         if (old->off.n == now->off.n) {
-            dp = dm = 0.0;
-            for (size_t i = 0; i < now->off.n; i++) {
-                double a = fabs((double)old->params[i] - now->params[i]);
-                double b = fabs((double)old->m[i] - now->m[i]);
-                dp = a > dp ? a : dp, dm = b > dm ? b : dm;
-            }
+            dp = max_abs_diff(old->params, now->params, now->off.n);
+            dm = max_abs_diff(old->m, now->m, now->off.n);
             firth_charlm *init = firth_charlm_new(text, n, &p, &err);
-            for (size_t i = 0; init && i < now->off.n; i++) {
-                double d = fabs((double)init->params[i] - now->params[i]);
-                moved = d > moved ? d : moved;
-            }
+            if (init) moved = max_abs_diff(init->params, now->params, now->off.n);
             firth_charlm_free(init);
         }
         printf("    %s: 3 steps now vs then: weights differ by at most %.3g (moved by up to "
