@@ -2,12 +2,13 @@
  *
  *   cc -O3 -march=native -Iinclude -Isrc $(pkg-config --cflags openblas) bench/charlm_prof.c \
  *      build/libfirth.a $(pkg-config --libs openblas) -lm -pthread -o build/charlm_prof
- *   build/charlm_prof TEXT LAYERS HIDDEN SEQ BATCH STEPS THREADS
+ *   build/charlm_prof TEXT LAYERS HIDDEN SEQ BATCH STEPS THREADS [bf16]
  *
  * Prints: this machine's OpenBLAS sgemm peak (best of a few 2048^3 products), the GFLOP/s of one
  * whole training step (forward, backward, clipping, Adam) counting only the matrix products'
  * flops, and the share of the step spent in the recurrent products (h_{t-1} Wh forward and
- * da_t Wh^T backward, T of each per layer, timed alone with the same shapes). */
+ * da_t Wh^T backward, T of each per layer, timed alone with the same shapes). With `bf16` the
+ * step's LSTM products run in bfloat16 (charlm train --bf16); the GFLOP/s still count them. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +31,8 @@ static float *randbuf(size_t n) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 8) {
-        fprintf(stderr, "usage: charlm_prof TEXT LAYERS HIDDEN SEQ BATCH STEPS THREADS\n");
+    if (argc != 8 && !(argc == 9 && strcmp(argv[8], "bf16") == 0)) {
+        fprintf(stderr, "usage: charlm_prof TEXT LAYERS HIDDEN SEQ BATCH STEPS THREADS [bf16]\n");
         return 2;
     }
     FILE *f = fopen(argv[1], "rb");
@@ -69,12 +70,13 @@ int main(int argc, char **argv) {
     firth_error err = {0};
     firth_charlm *m = firth_charlm_new(text, (size_t)len, &p, &err);
     if (!m) return fprintf(stderr, "%s\n", err.message), 1;
+    m->bf16 = argc == 9;
     if (pool) {
         openblas_set_num_threads(1);
-        if (firth_charlm_set_threads(m, threads, &err) != FIRTH_OK ||
-            firth_charlm_work_train(m, &err) != FIRTH_OK)
+        if (firth_charlm_set_threads(m, threads, &err) != FIRTH_OK)
             return fprintf(stderr, "%s\n", err.message), 1;
     }
+    if (firth_charlm_work_train(m, &err) != FIRTH_OK) return fprintf(stderr, "%s\n", err.message), 1;
     const int T = p.seq, B = p.batch, H = p.hidden, L = p.layers, V = m->V;
     const double TB = (double)T * B, G = 4.0 * H;
     /* flops of the matrix products of one step */
@@ -99,8 +101,8 @@ int main(int argc, char **argv) {
         double t = now() - t0;
         if (s > 0 || steps == 1) t_step = t < t_step ? t : t_step; /* first step warms up */
     }
-    printf("config layers %d hidden %d seq %d batch %d vocab %d, %d %s threads\n", L, H, T, B,
-           V, threads, pool ? "firth" : "OpenBLAS");
+    printf("config layers %d hidden %d seq %d batch %d vocab %d, %d %s threads%s\n", L, H, T, B,
+           V, threads, pool ? "firth" : "OpenBLAS", m->bf16 ? ", bfloat16 products" : "");
     printf("step (best of %d): %.1f ms, %.2f GFLOP of products -> %.1f GFLOP/s = %.0f%% of the "
            "sgemm peak; %.0f chars/s\n", steps, t_step * 1e3, fl / 1e9, fl / t_step / 1e9,
            100 * fl / t_step / 1e9 / peak, TB / t_step);

@@ -143,6 +143,7 @@ static int cmd_charlm_train(int argc, char **argv) {
     firth_charlm_params d = firth_charlm_default_params();
     /* -1 / NaN: not given (a resumed run keeps the checkpoint's value) */
     int layers = -1, hidden = -1, embed = -1, seq = -1, batch = -1, threads = 1, quiet = 0;
+    int bf16 = 0;
     double val_frac = NAN, ema = NAN, beta1 = NAN, beta2 = NAN, epochs = 0, time_limit = 0,
            warmdown = 0;
     uint64_t warmup = 0;
@@ -215,6 +216,10 @@ static int cmd_charlm_train(int argc, char **argv) {
         {"--threads", OPT_INT, &threads, 1, FIRTH_CHARLM_MAX_THREADS, NULL, "N",
          "threads (default 1; a run is bit-for-bit repeatable for a given count)"},
         {"--seed", OPT_U64, &seed, 0, 1.8e19, NULL, "N", "random seed (default 1)"},
+        {"--bf16", OPT_FLAG, &bf16, 0, 0, NULL, NULL,
+         "mixed precision: the LSTM's matrix products round their operands to bfloat16 and sum "
+         "in float (about 1.4x the steps per second with AVX512_BF16; weights, Adam and "
+         "validation stay in float; default off)"},
         {"--quiet", OPT_FLAG, &quiet, 0, 0, NULL, NULL, "no progress on stderr"},
     };
     cli_list pos = {0};
@@ -294,11 +299,14 @@ static int cmd_charlm_train(int argc, char **argv) {
     /* firth's threads split the work; each calls OpenBLAS on one thread */
     openblas_set_num_threads(1);
     if (firth_charlm_set_threads(m, threads, &err) != FIRTH_OK) goto fail;
+    if (bf16 && !firth_charlm_bf16_native() && !quiet)
+        fprintf(stderr, "firth: --bf16 without AVX512_BF16 in this build: the products run in "
+                "plain C, far slower than float\n");
     signal(SIGINT, on_sigint);
     firth_charlm_train_opts o = {.steps = steps, .epochs = epochs, .eval_every = eval_every,
                                  .checkpoint_every = ckpt_every, .checkpoint = output,
                                  .time_limit = time_limit, .warmdown = warmdown,
-                                 .warmup = warmup};
+                                 .warmup = warmup, .bf16 = bf16};
     firth_status st = firth_charlm_train(m, text, len, &o, on_progress, &ps, &err);
     clear_line(&ps);
     if (st == FIRTH_ERR_CANCELLED && interrupted) {

@@ -844,7 +844,15 @@ typedef struct firth_charlm_train_opts {
                              * run goes on where it was): step s (1-based) uses the scheduled
                              * rate x min(1, s / warmup); at most 1e9. 0: none (the full rate
                              * from the first step) */
+    int bf16;               /* non-zero: the LSTM layers' matrix products of training round
+                             * their operands to bfloat16 and sum in float (mixed precision; the
+                             * weights, Adam, the gate arithmetic and every validation pass stay
+                             * in float). Twice the multiply-adds per instruction with AVX512_BF16
+                             * (firth_charlm_bf16_native); plain C, slow, elsewhere. 0: float */
 } firth_charlm_train_opts;
+
+/* Non-zero when this build has the AVX512_BF16 kernel of the bfloat16 products. */
+int firth_charlm_bf16_native(void);
 
 /*
  * Trains on `text` (the same text for every run of one model: a resumed run checks its length and

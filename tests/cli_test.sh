@@ -446,6 +446,17 @@ if "$FIRTH" charlm train --input "$L/text.txt" --output "$L/wu.ckpt" $CL --steps
 else
     bad "charlm train --warmup" "$(tail -n 3 "$L/err")"
 fi
+# bfloat16 products: trains, and ends near the same loss as float after the same 20 steps
+if "$FIRTH" charlm train --input "$L/text.txt" --output "$L/bf.ckpt" $CL --steps 20 --eval-every 0 --threads 2 --bf16 2> "$L/err" \
+    && "$FIRTH" charlm train --input "$L/text.txt" --output "$L/fl.ckpt" $CL --steps 20 --eval-every 0 --threads 2 2> /dev/null; then
+    v_bf=$("$FIRTH" charlm eval "$L/bf.ckpt" --input "$L/text.txt" 2> /dev/null | cut -d' ' -f2)
+    v_fl=$("$FIRTH" charlm eval "$L/fl.ckpt" --input "$L/text.txt" 2> /dev/null | cut -d' ' -f2)
+    awk -v a="$v_bf" -v b="$v_fl" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && b > 0 && a != b && d < 0.05) }' \
+        && ok "charlm train --bf16: $v_bf nats/char after 20 steps (float: $v_fl)" \
+        || bad "charlm --bf16" "$v_bf vs float $v_fl nats/char"
+else
+    bad "charlm train --bf16" "$(tail -n 3 "$L/err")"
+fi
 expect_error "charlm train: bad --warmup" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --warmup 1000000001
 expect_error "charlm train: --warmdown without --time-limit" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --warmdown 0.5
 expect_error "charlm train: bad --warmdown" 2 "$L/x.ckpt" -- "$FIRTH" charlm train --input "$L/text.txt" --output "$L/x.ckpt" --time-limit 5 --warmdown 1.5

@@ -11,7 +11,9 @@
  *  4. known answers: all-zero weights predict uniformly, so the loss is log V exactly;
  *  5. checkpoints: round trip bit for bit, resume byte-identical to an uninterrupted run (with
  *     dropout, across an epoch boundary), truncated/corrupt files refused cleanly, divergence
- *     leaves the last checkpoint in place. */
+ *     leaves the last checkpoint in place;
+ *  6. training with bfloat16 products close to float's and repeatable (the products themselves
+ *     against double references in test_lstm.c and test_pool.c). */
 #include <cblas.h>
 #include <math.h>
 #include <stdint.h>
@@ -1294,6 +1296,51 @@ static void test_charlm_warmup(void) {
     free(t), free(text);
 }
 
+/* Training with bfloat16 products (train_opts.bf16): the products' own arithmetic is checked in
+ * test_lstm.c and test_pool.c against references in double; here the model's plumbing: the same
+ * 24 steps as test_charlm_threads, in float and in bfloat16 on 1 and 3 threads. bfloat16 must
+ * move the weights (it ran) by little (a bfloat16 rounding, ~4e-3 relative, per product), end at
+ * nearly the same validation loss, and repeat to the bit on 3 threads. */
+static void test_charlm_bf16(void) {
+    openblas_set_num_threads(1);
+    char *text = make_text(1500, 4);
+    size_t n = strlen(text);
+    firth_charlm_params p = ckpt_params();
+    p.hidden = 20;
+    firth_error err = {0};
+    firth_charlm *m[4] = {NULL, NULL, NULL, NULL};
+    const int threads[4] = {1, 1, 3, 3}, bf16[4] = {0, 1, 1, 1};
+    for (int k = 0; k < 4; k++) {
+        firth_charlm_train_opts o = {.steps = 24, .eval_every = 10, .bf16 = bf16[k]};
+        m[k] = firth_charlm_new(text, n, &p, &err);
+        CHECK(m[k] && firth_charlm_set_threads(m[k], threads[k], &err) == FIRTH_OK &&
+                  firth_charlm_train(m[k], text, n, &o, NULL, NULL, &err) == FIRTH_OK,
+              "%s", err.message);
+    }
+    if (!m[0] || !m[1] || !m[2] || !m[3]) goto out;
+    CHECK(m[1]->bscr && m[1]->acts[0].bpar && !m[0]->bscr, "bfloat16 scratch only with bf16");
+    const size_t np = m[0]->off.n;
+    double d_f = max_abs_diff(m[0]->params, m[1]->params, np);
+    double d_t = max_abs_diff(m[1]->params, m[2]->params, np);
+    double v[3] = {0, 0, 0};
+    const size_t cut = n - n / 10;
+    for (int k = 0; k < 3; k++)
+        CHECK(firth_charlm_eval(m[k], text + cut, n - cut, &v[k], NULL, &err) == FIRTH_OK, "%s",
+              err.message);
+    printf("    24 steps, float vs bfloat16 products: weights differ by at most %.3g (bfloat16 on "
+           "1 vs 3 threads: %.3g); validation %.6f (float), %.6f, %.6f nats/char\n", d_f, d_t,
+           v[0], v[1], v[2]);
+    CHECK(d_f > 1e-5 && d_f < 2e-2, "float vs bfloat16: weights differ by %g", d_f);
+    CHECK(d_t < 1e-3, "bfloat16 on 1 vs 3 threads: weights differ by %g", d_t);
+    CHECK(fabs(v[0] - v[1]) < 0.02 && fabs(v[1] - v[2]) < 1e-3,
+          "validation %.6f (float) vs %.6f, %.6f (bfloat16)", v[0], v[1], v[2]);
+    CHECK(memcmp(m[2]->params, m[3]->params, np * sizeof(float)) == 0,
+          "two bfloat16 runs on 3 threads differ");
+out:
+    for (int k = 0; k < 4; k++) firth_charlm_free(m[k]);
+    free(text);
+}
+
 const test_case tests_charlm[] = {
     {"charlm_torch_onehot", test_charlm_torch_onehot},
     {"charlm_torch_embed", test_charlm_torch_embed},
@@ -1322,5 +1369,6 @@ const test_case tests_charlm[] = {
     {"charlm_warmup", test_charlm_warmup},
     {"charlm_epoch_shift", test_charlm_epoch_shift},
     {"charlm_threads", test_charlm_threads},
+    {"charlm_bf16", test_charlm_bf16},
     TEST_END,
 };

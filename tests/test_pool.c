@@ -5,7 +5,10 @@
  * on 1, 2, 3 and 5 threads; firth_pool_for's ranges cover [0, n) once, cut at multiples of
  * `align`; the barrier: no part gets past a barrier before every part has reached it, over many
  * phases; firth_panel_gemm (core/panel.c) against a triple loop in double, for row counts that
- * leave part of the last panel empty and column counts cut into 64-column blocks and a remainder. */
+ * leave part of the last panel empty and column counts cut into 64-column blocks and a remainder;
+ * rounding to bfloat16 against frexp/nearbyint/ldexp, and firth_pool_bgemm (core/bpanel.c) on
+ * the rounded operands against a triple loop in double, all four transpose cases, odd k, with and
+ * without accumulation, on 1, 2 and 3 threads. */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/bpanel.h"
 #include "core/panel.h"
 #include "core/pool.h"
 #include "core/rng.h"
@@ -211,10 +215,102 @@ static void test_panel_gemm(void) {
     printf("    packed panels vs double loops: largest error %.3g of the sum of magnitudes\n", worst);
 }
 
+/* x to 8 significant bits, ties to even (the default rounding mode of nearbyint). */
+static float round8(float x) {
+    if (x == 0.0f) return x;
+    int e;
+    double m = frexp((double)x, &e); /* 0.5 <= |m| < 1 */
+    return (float)ldexp(nearbyint(ldexp(m, 8)), e - 8);
+}
+
+static void test_bf16_round(void) {
+    firth_rng rng;
+    firth_rng_seed(&rng, 13);
+    enum { N = 1000 };
+    float x[N];
+    uint16_t b[N];
+    for (int i = 0; i < N; i++) x[i] = (float)((2.0 * firth_rng_double(&rng) - 1.0) * ldexp(1.0, i % 40 - 20));
+    /* exact ties: 1 + 2^-8 rounds down to 1 (even), 1 + 3 2^-8 up to 1 + 2^-6 */
+    x[0] = 1.0f + 0x1p-8f, x[1] = 1.0f + 3 * 0x1p-8f, x[2] = -(1.0f + 0x1p-8f), x[3] = 0.0f;
+    firth_bf16_from_floats(x, N, b);
+    int bad = 0;
+    for (int i = 0; i < N; i++) bad += firth_bf16_float(b[i]) != round8(x[i]);
+    CHECK(bad == 0, "%d of %d values rounded differently from nearbyint", bad, N);
+    CHECK(firth_bf16_float(b[0]) == 1.0f && firth_bf16_float(b[1]) == 1.0f + 0x1p-6f,
+          "ties: %g %g", firth_bf16_float(b[0]), firth_bf16_float(b[1]));
+    CHECK(firth_bf16_round(NAN) != firth_bf16_round(INFINITY) &&
+              isnan(firth_bf16_float(firth_bf16_round(NAN))), "NaN not kept");
+}
+
+static void test_pool_bgemm(void) {
+    const int shapes[][3] = {{1, 1, 1},  {6, 16, 5},   {7, 33, 13},  {13, 48, 64}, {2, 150, 9},
+                             {64, 65, 33}, {37, 130, 21}, {5, 7, 300}, {64, 256, 512}};
+    const int counts[] = {1, 2, 3};
+    firth_rng rng;
+    firth_rng_seed(&rng, 14);
+    double worst = 0;
+    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+        firth_pool *pool = NULL;
+        firth_error err = {0};
+        if (counts[c] > 1) {
+            CHECK(firth_pool_new(counts[c], &pool, &err) == FIRTH_OK, "%s", err.message);
+            if (!pool) return;
+        }
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            for (int v = 0; v < 8; v++) {
+                const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+                const int ta = v & 1, tb = (v >> 1) & 1, acc = v >> 2;
+                const int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 5;
+                const size_t an = (size_t)(ta ? K : M) * lda, bn = (size_t)(tb ? N : K) * ldb;
+                float *A = malloc(an * sizeof(float)), *B = malloc(bn * sizeof(float));
+                float *C = malloc(((size_t)M + 1) * ldc * sizeof(float));
+                uint16_t *scr = malloc(firth_bgemm_elems(M, N, K) * sizeof(uint16_t));
+                if (!A || !B || !C || !scr) {
+                    CHECK(0, "out of memory");
+                    free(A), free(B), free(C), free(scr);
+                    firth_pool_free(pool);
+                    return;
+                }
+                fill(&rng, A, an);
+                fill(&rng, B, bn);
+                for (size_t i = 0; i < ((size_t)M + 1) * ldc; i++) C[i] = 0.25f;
+                firth_pool_bgemm(pool, ta, tb, M, N, K, A, lda, B, ldb, acc, C, ldc, scr);
+                for (int i = 0; i < M; i++) {
+                    for (int j = 0; j < N; j++) {
+                        double r = acc ? 0.25 : 0.0, mag = 0;
+                        for (int l = 0; l < K; l++) {
+                            float a = ta ? A[(size_t)l * lda + i] : A[(size_t)i * lda + l];
+                            float b = tb ? B[(size_t)j * ldb + l] : B[(size_t)l * ldb + j];
+                            double t = (double)round8(a) * round8(b);
+                            r += t, mag += fabs(t);
+                        }
+                        double e = fabs(C[(size_t)i * ldc + j] - r) / (mag > 0 ? mag : 1.0);
+                        worst = e > worst ? e : worst;
+                        CHECK(e < 6e-8 * (K + 1) + 1e-7,
+                              "threads %d M %d N %d K %d ta %d tb %d acc %d: C[%d][%d] = %g, "
+                              "expected %g", counts[c], M, N, K, ta, tb, acc, i, j,
+                              C[(size_t)i * ldc + j], r);
+                    }
+                    for (int j = N; j < ldc; j++)
+                        CHECK(C[(size_t)i * ldc + j] == 0.25f, "M %d N %d: column %d written", M,
+                              N, j);
+                }
+                for (int j = 0; j < ldc; j++)
+                    CHECK(C[(size_t)M * ldc + j] == 0.25f, "M %d N %d: row %d written", M, N, M);
+                free(A), free(B), free(C), free(scr);
+            }
+        firth_pool_free(pool);
+    }
+    printf("    bfloat16 products vs double loops on the rounded operands: largest error %.3g of "
+           "the sum of magnitudes\n", worst);
+}
+
 const test_case tests_pool[] = {
     {"pool_sgemm", test_pool_sgemm},
     {"pool_for", test_pool_for},
     {"pool_barrier", test_pool_barrier},
     {"panel_gemm", test_panel_gemm},
+    {"bf16_round", test_bf16_round},
+    {"pool_bgemm", test_pool_bgemm},
     TEST_END,
 };

@@ -3,6 +3,7 @@
  * checkpoint layout is described above charlm_save; the gradients in docs/derivations.md. */
 #include "lm/charlm.h"
 
+#include "core/bpanel.h"
 #include "core/pool.h"
 
 #include <cblas.h>
@@ -123,7 +124,7 @@ static void free_work(firth_charlm *m) {
             firth_lstm_acts *a = &m->acts[l];
             firth_free_aligned(a->gates), firth_free_aligned(a->c), firth_free_aligned(a->h);
             firth_free_aligned(a->tc), firth_free_aligned(a->dgates), firth_free_aligned(a->dhc);
-            firth_free_aligned(a->par);
+            firth_free_aligned(a->par), firth_free_aligned(a->bpar);
         }
     free(m->acts);
     firth_free_aligned(m->xemb), firth_free_aligned(m->dxemb);
@@ -133,6 +134,8 @@ static void free_work(firth_charlm *m) {
     free(m->ids), free(m->tgt);
     firth_free_aligned(m->eval_state);
     m->eval_state = NULL;
+    firth_free_aligned(m->bscr);
+    m->bscr = NULL;
     m->acts = NULL, m->xemb = m->dxemb = m->xin = m->mask = m->imask = NULL;
     m->dbuf[0] = m->dbuf[1] = m->logits = NULL;
     m->ids = m->tgt = NULL;
@@ -245,8 +248,41 @@ firth_status firth_charlm_set_threads(firth_charlm *m, int threads, firth_error 
     return FIRTH_OK;
 }
 
+/* The bfloat16 scratch of each layer and the shared one, for (work_T, work_B). */
+static firth_status work_bf16(firth_charlm *m, firth_error *err) {
+    const int L = m->p.layers, H = m->p.hidden, parts = firth_pool_threads(m->pool);
+    size_t scr = 0;
+    double bytes = 0;
+    for (int l = 0; l < L; l++) {
+        const int in = layer_in(m, l), dense = l > 0 || m->p.embed > 0;
+        size_t e = firth_lstm_bscr_elems(m->work_T, m->work_B, dense ? in : 0, H);
+        scr = e > scr ? e : scr;
+        bytes += 2.0 * (double)firth_lstm_bpar_elems(m->work_B, H, parts);
+    }
+    firth_status st = too_big(model_bytes(m) + work_bytes(m, m->work_T, m->work_B) + bytes +
+                                  2.0 * (double)scr, err);
+    if (st != FIRTH_OK) return st;
+    int fail = 0;
+    m->bscr = firth_alloc_aligned(scr * sizeof(uint16_t));
+    fail |= !m->bscr;
+    for (int l = 0; l < L; l++) {
+        firth_lstm_acts *a = &m->acts[l];
+        a->bpar = firth_alloc_aligned(firth_lstm_bpar_elems(m->work_B, H, parts) * sizeof(uint16_t));
+        a->bscr = m->bscr;
+        fail |= !a->bpar;
+    }
+    if (fail) {
+        for (int l = 0; l < L; l++) firth_free_aligned(m->acts[l].bpar), m->acts[l].bpar = NULL;
+        firth_free_aligned(m->bscr), m->bscr = NULL;
+        return firth_fail(err, FIRTH_ERR_NOMEM, "out of memory for the bfloat16 products' "
+                          "scratch (%.0f MiB)", (bytes + 2.0 * (double)scr) / 1048576.0);
+    }
+    return FIRTH_OK;
+}
+
 firth_status firth_charlm_work_train(firth_charlm *m, firth_error *err) {
     firth_status st = firth_charlm_work(m, m->p.seq, m->p.batch, err);
+    if (st == FIRTH_OK && m->bf16 && !m->bscr) st = work_bf16(m, err);
     if (st != FIRTH_OK || m->p.wdrop <= 0 || m->whd) return st;
     const size_t HG = (size_t)m->p.hidden * 4 * (size_t)m->p.hidden, n = m->p.layers * HG;
     if ((st = too_big(model_bytes(m) + work_bytes(m, m->work_T, m->work_B) + 12.0 * (double)n,
@@ -633,6 +669,7 @@ double firth_charlm_forward_backward(firth_charlm *m, int T, int B, const int32_
     const float *xs[FIRTH_CHARLM_MAX_LAYERS];
     for (int l = 0; l < L; l++) {
         firth_lstm_acts *a = &m->acts[l];
+        a->bf16 = train && m->bf16 && a->bpar && a->bscr; /* evaluation stays in float */
         memcpy(a->h, state + (size_t)(2 * l) * BH, BH * sizeof(float));
         memcpy(a->c, state + (size_t)(2 * l + 1) * BH, BH * sizeof(float));
         const float *x;
@@ -943,6 +980,8 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+int firth_charlm_bf16_native(void) { return firth_bpanel_native(); }
+
 firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
                                 const firth_charlm_train_opts *opts,
                                 firth_charlm_progress_fn progress, void *user, firth_error *err) {
@@ -958,6 +997,7 @@ firth_status firth_charlm_train(firth_charlm *m, const char *text, size_t len,
     int32_t *ids = text_to_ids(m, text, len, &n, "training text", err);
     if (!ids) return err ? err->status : FIRTH_ERR_INPUT;
     const int T = m->p.seq, B = m->p.batch;
+    m->bf16 = opts->bf16 != 0;
     firth_status st = firth_charlm_work_train(m, err);
     if (st != FIRTH_OK) {
         free(ids);

@@ -57,6 +57,11 @@ struct firth_charlm {
     float *eval_state;   /* (L, 2, work_B, H) scratch of firth_charlm_work */
     float *gen_state;    /* (L, 2, 1, H) */
     struct firth_pool *pool; /* NULL, or the threads of firth_charlm_set_threads */
+    /* training's products in bfloat16 (firth_charlm_train_opts.bf16; lm/lstm.h): set by
+     * firth_charlm_train, read by a training forward_backward; bscr the layers' shared scratch
+     * (firth_charlm_work_train), each layer's acts->bpar its own */
+    int bf16;
+    uint16_t *bscr;
 };
 
 /* Makes the scratch hold T steps x B streams (B <= batch); FIRTH_ERR_PARAM when that would not
@@ -65,7 +70,8 @@ struct firth_charlm {
 firth_status firth_charlm_work(firth_charlm *m, int T, int B, firth_error *err);
 
 /* The scratch of a training step: firth_charlm_work for (seq, batch) and, when p.wdrop > 0, the
- * weight-drop buffers (kept until the model is freed; evaluation and generation never need them).
+ * weight-drop buffers (kept until the model is freed; evaluation and generation never need them),
+ * and with m->bf16 the bfloat16 products' scratch (freed with the rest of the work).
  * firth_charlm_train calls it; a training forward_backward with wdrop > 0 needs it first. */
 firth_status firth_charlm_work_train(firth_charlm *m, firth_error *err);
 

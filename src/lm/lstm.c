@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/bpanel.h"
 #include "core/panel.h"
 #include "core/pool.h"
 #include "core/vmath.h"
@@ -126,7 +127,7 @@ typedef struct step_job {
  * whenever there is scratch for them and more than one step to share a packing of the weights
  * (a single step, as in generation, is one OpenBLAS call). */
 static int use_panels(const firth_lstm_acts *a, int T) {
-    return firth_pool_threads(a->pool) > 1 || (a->par && T > 1);
+    return firth_pool_threads(a->pool) > 1 || (a->par && (T > 1 || a->bf16));
 }
 
 /* Part p's hidden units [*u0, *u0 + *nu). */
@@ -159,6 +160,56 @@ size_t firth_lstm_par_floats(int B, int H, int parts) {
     return panel_part(H, parts, parts) + 5 * (size_t)H * (size_t)B;
 }
 
+/* acts->bpar, the bfloat16 form of the same: per part 4 firth_bpanel_elems(H, nu) elements of
+ * panels (forward: the 4 gates' H x nu; backward: 4H x nu, no more), then two (B, H rounded up
+ * to even) buffers of h_t in bfloat16 (forward, alternating by step: the parts write h_{t+1}
+ * while others may still read h_t), then two (B, 4H) of d loss / d a_t (backward, the same). */
+typedef struct bpar_layout {
+    uint16_t *panels, *hb, *db;
+} bpar_layout;
+
+static size_t bpanel_part(int H, int parts, int upto) {
+    size_t n = 0;
+    for (int p = 0; p < upto; p++) {
+        int u0, nu;
+        part_units(H, p, parts, &u0, &nu);
+        n += 4 * firth_bpanel_elems(H, nu);
+    }
+    return n;
+}
+
+size_t firth_lstm_bpar_elems(int B, int H, int parts) {
+    return bpanel_part(H, parts, parts) + 2 * (size_t)B * firth_bf16_even((size_t)H) +
+           2 * (size_t)B * 4 * (size_t)H;
+}
+
+static bpar_layout bpar_of(uint16_t *bpar, int B, int H, int parts) {
+    bpar_layout L;
+    L.panels = bpar;
+    L.hb = bpar + bpanel_part(H, parts, parts);
+    L.db = L.hb + 2 * (size_t)B * firth_bf16_even((size_t)H);
+    return L;
+}
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+size_t firth_lstm_bscr_elems(int T, int B, int I_, int H) {
+    const int TB = T * B, G = 4 * H;
+    size_t n = firth_bgemm_elems(H, G, TB); /* dWh */
+    if (I_ > 0) {
+        n = max_size(n, firth_bgemm_elems(TB, G, I_)); /* x Wx */
+        n = max_size(n, firth_bgemm_elems(I_, G, TB)); /* dWx */
+        n = max_size(n, firth_bgemm_elems(TB, I_, G)); /* dx */
+    }
+    return n;
+}
+
+/* Units [u0, u0 + nu) of the B rows of v (row stride H) into bfloat16 rows of stride ld. */
+static void round_units(int B, int H, int u0, int nu, const float *v, uint16_t *out, size_t ld) {
+    for (int b = 0; b < B; b++)
+        firth_bf16_from_floats(v + (size_t)b * H + u0, (size_t)nu, out + (size_t)b * ld + u0);
+}
+
 static par_layout par_of(float *par, int B, int H, int parts) {
     par_layout L;
     L.panels = par;
@@ -188,18 +239,35 @@ static void forward_part(void *ctx, int part, int parts) {
     int u0, nu;
     part_units(H, part, parts, &u0, &nu);
     if (!nu) { /* more parts than units: nothing but the barriers */
-        for (int t = 0; t < J->T; t++) firth_pool_barrier(a->pool);
+        for (int t = 0; t < J->T + (a->bf16 != 0); t++) firth_pool_barrier(a->pool);
         return;
     }
     const par_layout L = par_of(a->par, B, H, parts);
     const size_t P = firth_panel_floats(H, nu), R = 4 * (size_t)nu;
     float *pan = L.panels + panel_part(H, parts, part), *rt = L.rt + 4 * (size_t)u0 * B;
-    for (int q = 0; q < 4; q++) /* gate q of the part's units: H x nu of Wh */
-        firth_panel_pack(H, nu, J->w->wh + (size_t)q * H + u0, G, 1, pan + q * P);
+    /* bfloat16: the panels and h_t in bf.hb[t & 1] (row stride H2), h_0's columns first */
+    const bpar_layout bf = a->bf16 ? bpar_of(a->bpar, B, H, parts) : (bpar_layout){0};
+    const size_t BP = firth_bpanel_elems(H, nu), H2 = firth_bf16_even((size_t)H);
+    uint16_t *bpan = a->bf16 ? bf.panels + bpanel_part(H, parts, part) : NULL;
+    for (int q = 0; q < 4; q++) { /* gate q of the part's units: H x nu of Wh */
+        if (a->bf16)
+            firth_bpanel_pack(H, nu, J->w->wh + (size_t)q * H + u0, G, 1, bpan + q * BP, 0, nu);
+        else
+            firth_panel_pack(H, nu, J->w->wh + (size_t)q * H + u0, G, 1, pan + q * P);
+    }
+    if (a->bf16) {
+        round_units(B, H, u0, nu, a->h, bf.hb, H2);
+        firth_pool_barrier(a->pool); /* h_0 whole */
+    }
     for (int t = 0; t < J->T; t++) {
         const float *hprev = a->h + (size_t)t * BH;
-        for (int q = 0; q < 4; q++)
-            firth_panel_gemm(B, nu, H, hprev, (size_t)H, pan + q * P, rt + q * (size_t)nu, R);
+        for (int q = 0; q < 4; q++) {
+            if (a->bf16)
+                firth_bpanel_gemm(B, nu, H, bf.hb + (size_t)(t & 1) * B * H2, H2, bpan + q * BP,
+                                  rt + q * (size_t)nu, R, 0, 0, nu);
+            else
+                firth_panel_gemm(B, nu, H, hprev, (size_t)H, pan + q * P, rt + q * (size_t)nu, R);
+        }
         float *gt = a->gates + (size_t)t * B * G + u0;
         const size_t prev = (size_t)t * BH + u0, next = prev + BH;
         for (int b = 0; b < B; b++) {
@@ -207,6 +275,9 @@ static void forward_part(void *ctx, int part, int parts) {
             gate_part_forward(H, nu, nu, gt + (size_t)b * G, rt + (size_t)b * R, a->c + prev + o,
                               a->c + next + o, a->tc + prev + o, a->h + next + o);
         }
+        if (a->bf16)
+            round_units(B, H, u0, nu, a->h + (size_t)(t + 1) * BH,
+                        bf.hb + (size_t)((t + 1) & 1) * B * H2, H2);
         firth_pool_barrier(a->pool); /* h_t whole before any part's next product */
     }
 }
@@ -248,8 +319,13 @@ static void backward_part(void *ctx, int part, int parts) {
     const par_layout L = par_of(a->par, B, H, parts);
     float *pan = L.panels + panel_part(H, parts, part);
     float *dht = L.dht + u0, *dc_next = a->dhc + BH + u0;
+    const bpar_layout bf = a->bf16 ? bpar_of(a->bpar, B, H, parts) : (bpar_layout){0};
+    uint16_t *bpan = a->bf16 ? bf.panels + bpanel_part(H, parts, part) : NULL;
     /* the part's rows of Wh, transposed: 4H x nu, element (g, j) at Wh[u0 + j][g] */
-    firth_panel_pack((int)G, nu, J->w->wh + (size_t)u0 * G, 1, G, pan);
+    if (a->bf16)
+        firth_bpanel_pack((int)G, nu, J->w->wh + (size_t)u0 * G, 1, G, bpan, 0, nu);
+    else
+        firth_panel_pack((int)G, nu, J->w->wh + (size_t)u0 * G, 1, G, pan);
     for (int b = 0; b < B; b++) {
         memset(dht + (size_t)b * H, 0, (size_t)nu * sizeof(float));
         memset(dc_next + (size_t)b * H, 0, (size_t)nu * sizeof(float));
@@ -261,9 +337,17 @@ static void backward_part(void *ctx, int part, int parts) {
             const size_t o = (size_t)b * H, row = ((size_t)t * B + b) * G + u0;
             gate_part_backward(H, nu, a->gates + row, a->tc + st + o, a->c + st + o,
                                J->dh + st + o, dht + o, dc_next + o, a->dgates + row);
+            if (a->bf16) /* the part's 4 blocks of the row in bfloat16 */
+                for (int q = 0; q < 4; q++)
+                    firth_bf16_from_floats(a->dgates + row + (size_t)q * H, (size_t)nu,
+                                           bf.db + (size_t)(t & 1) * B * G + (size_t)b * G +
+                                               (size_t)q * H + u0);
         }
         firth_pool_barrier(a->pool); /* d loss / d a_t whole before the product reads it */
-        if (t > 0 || J->dh0) /* the part's columns of dh_{t-1} = da_t Wh^T */
+        if ((t > 0 || J->dh0) && a->bf16)
+            firth_bpanel_gemm(B, nu, (int)G, bf.db + (size_t)(t & 1) * B * G, G, bpan, dht,
+                              (size_t)H, 0, 0, nu);
+        else if (t > 0 || J->dh0) /* the part's columns of dh_{t-1} = da_t Wh^T */
             firth_panel_gemm(B, nu, (int)G, dgt, G, pan, dht, (size_t)H);
     }
     if (J->dh0)
@@ -277,11 +361,16 @@ void firth_lstm_forward(int T, int B, int NI, int H, const float *x, const int32
     /* a = b + x Wx for all T steps at once */
     rows_job R = {G, ids, id_scale, w, a, NULL, TB};
     firth_pool_for(a->pool, TB, 1, ids ? input_rows_part : bias_rows_part, &R);
-    if (!ids) {
+    if (!ids && a->bf16)
+        firth_pool_bgemm(a->pool, 0, 0, (int)TB, (int)G, NI, x, NI, w->wx, (int)G, 1, a->gates,
+                         (int)G, a->bscr);
+    else if (!ids)
         firth_pool_sgemm(a->pool, CblasNoTrans, CblasNoTrans, (int)TB, (int)G, NI, 1.0f, x, NI,
                          w->wx, (int)G, 1.0f, a->gates, (int)G);
-    }
     if (use_panels(a, T)) {
+        if (a->bf16 && H % 2) /* the padding column of both buffers of h_t */
+            for (size_t r = 0; r < 2 * (size_t)B; r++)
+                bpar_of(a->bpar, B, H, firth_pool_threads(a->pool)).hb[r * (H + 1) + H] = 0;
         step_job J = {T, B, H, w, a, NULL, NULL};
         firth_pool_run(a->pool, forward_part, &J);
         return;
@@ -335,12 +424,22 @@ void firth_lstm_backward(int T, int B, int NI, int H, const float *x, const int3
     }
     if (dc0) memcpy(dc0, dc_next, BH * sizeof(float));
     /* dWh += [h_0 .. h_{T-1}]^T da: the hidden states before each step are contiguous */
-    firth_pool_sgemm(a->pool, CblasTrans, CblasNoTrans, H, (int)G, (int)TB, 1.0f, a->h, H,
-                     a->dgates, (int)G, 1.0f, g->wh, (int)G);
+    if (a->bf16)
+        firth_pool_bgemm(a->pool, 1, 0, H, (int)G, (int)TB, a->h, H, a->dgates, (int)G, 1, g->wh,
+                         (int)G, a->bscr);
+    else
+        firth_pool_sgemm(a->pool, CblasTrans, CblasNoTrans, H, (int)G, (int)TB, 1.0f, a->h, H,
+                         a->dgates, (int)G, 1.0f, g->wh, (int)G);
     rows_job R = {G, ids, id_scale, w, a, g, TB};
     /* db and, with one-hot input, dWx: the rows in order, the columns split */
     firth_pool_for(a->pool, G, 16, column_sums_part, &R);
-    if (!ids) {
+    if (!ids && a->bf16) {
+        firth_pool_bgemm(a->pool, 1, 0, NI, (int)G, (int)TB, x, NI, a->dgates, (int)G, 1, g->wx,
+                         (int)G, a->bscr);
+        if (dx)
+            firth_pool_bgemm(a->pool, 0, 1, (int)TB, NI, (int)G, a->dgates, (int)G, w->wx, (int)G,
+                             0, dx, NI, a->bscr);
+    } else if (!ids) {
         firth_pool_sgemm(a->pool, CblasTrans, CblasNoTrans, NI, (int)G, (int)TB, 1.0f, x, NI,
                          a->dgates, (int)G, 1.0f, g->wx, (int)G);
         if (dx)

@@ -17,7 +17,9 @@
  * product per step for the recurrent term (against Wh packed once per call into panels, see
  * acts->par; one sgemm when there is a single step or no scratch), and the gate non-linearities, the cell update and
  * their derivatives in one fused pass over each row. The weight gradients of the whole chunk are
- * again one sgemm each. The `_naive` pair is the same arithmetic in plain loops (no BLAS, libm's
+ * again one sgemm each. With acts->bf16 every one of those products runs in bfloat16 with float
+ * sums instead (core/bpanel.h: mixed precision, `charlm train --bf16`). The `_naive` pair is the
+ * same arithmetic in plain loops (no BLAS, libm's
  * expf/tanhf), kept to test the fast one against.
  *
  * The input is either dense, x (T, B, I), or one-hot, ids (T, B) with values in [0, I): then
@@ -61,10 +63,23 @@ typedef struct firth_lstm_acts {
      * OpenBLAS product each otherwise. */
     struct firth_pool *pool;
     float *par;
+    /* bfloat16 products (core/bpanel.h): when bf16 is non-zero, every matrix product of the
+     * fast pair rounds its operands to bfloat16 and sums in float (the weights, the gate
+     * arithmetic and the gradients stay in float); it needs par as well. bpar:
+     * firth_lstm_bpar_elems(B, H, n) elements, the
+     * packed steps' bfloat16 panels and operands; bscr: firth_lstm_bscr_elems(T, B, I, H)
+     * elements for the products over the whole chunk (contents free: layers may share one). */
+    int bf16;
+    uint16_t *bpar;
+    uint16_t *bscr;
 } firth_lstm_acts;
 
 /* Floats of acts->par for B streams, H units and `parts` threads. */
 size_t firth_lstm_par_floats(int B, int H, int parts);
+/* Elements of acts->bpar and of acts->bscr (T steps, B streams, I dense inputs or 0 for one-hot,
+ * H units). */
+size_t firth_lstm_bpar_elems(int B, int H, int parts);
+size_t firth_lstm_bscr_elems(int T, int B, int I_, int H);
 
 /* Forward over T steps from the state in acts->h[0], acts->c[0]. Exactly one of x (T, B, I) and
  * ids (T, B) is non-NULL. With ids, id_scale (T, B) or NULL: the input of row r is id_scale[r]
