@@ -125,7 +125,8 @@ typedef struct step_job {
 
 /* The steps on packed panels (forward_part, backward_part): with several threads, and on one
  * whenever there is scratch for them and more than one step to share a packing of the weights
- * (a single step, as in generation, is one OpenBLAS call). */
+ * or the products are in bfloat16 (a single float step, as in generation, is one OpenBLAS
+ * call). */
 static int use_panels(const firth_lstm_acts *a, int T) {
     return firth_pool_threads(a->pool) > 1 || (a->par && (T > 1 || a->bf16));
 }
