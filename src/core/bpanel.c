@@ -1,5 +1,6 @@
 /* bpanel.c - see bpanel.h. */
 #include "core/bpanel.h"
+#include "core/panel.h"
 
 #include <string.h>
 
@@ -10,11 +11,6 @@
 
 /* MR rows of c at a time; panels NC columns wide (as core/panel.c) */
 enum { MR = 6, NC = 64 };
-
-static inline int panel_width(int n, int j0) {
-    const int left = (n - j0 + 15) / 16 * 16;
-    return left < NC ? left : NC;
-}
 
 int firth_bpanel_native(void) {
 #if FIRTH_BF16_KERNEL
@@ -37,7 +33,7 @@ void firth_bpanel_pack(int k, int n, const float *w, size_t rs, size_t cs, uint1
                        int j_hi) {
     const size_t k2 = firth_bf16_even((size_t)k);
     for (int j0 = j_lo; j0 < j_hi; j0 += NC) {
-        const int pw = panel_width(n, j0), cols = n - j0 < pw ? n - j0 : pw;
+        const int pw = firth_panel_width(n, j0), cols = n - j0 < pw ? n - j0 : pw;
         uint16_t *dst = p + (size_t)j0 * k2;
         for (size_t l = 0; l < k2; l += 2) {
             uint16_t *d = dst + l * (size_t)pw; /* the pair (l, l + 1): 2 pw elements */
@@ -165,7 +161,7 @@ void firth_bpanel_gemm(int m, int n, int k, const uint16_t *a, size_t lda, const
                        float *c, size_t ldc, int accumulate, int j_lo, int j_hi) {
     const size_t k2 = firth_bf16_even((size_t)k), pairs = k2 / 2;
     for (int j0 = j_lo; j0 < j_hi; j0 += NC) {
-        const int pw = panel_width(n, j0), cols = (j_hi - j0 < pw ? j_hi - j0 : pw);
+        const int pw = firth_panel_width(n, j0), cols = (j_hi - j0 < pw ? j_hi - j0 : pw);
         for (int i0 = 0; i0 < m; i0 += MR)
             block(m - i0 < MR ? m - i0 : MR, cols, pw, pairs, a + (size_t)i0 * lda, lda,
                   p + (size_t)j0 * k2, c + (size_t)i0 * ldc + j0, ldc, accumulate);

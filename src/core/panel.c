@@ -11,16 +11,9 @@
 /* MR rows of c at a time; panels NC columns wide */
 enum { MR = 6, NC = 64 };
 
-/* Width of the panel that starts at column j0 of a packed (k x n) matrix: NC, or what is left of
- * n rounded up to 16. It starts at p + j0 k. */
-static inline int panel_width(int n, int j0) {
-    const int left = (n - j0 + 15) / 16 * 16;
-    return left < NC ? left : NC;
-}
-
 void firth_panel_pack(int k, int n, const float *w, size_t rs, size_t cs, float *p) {
     for (int j0 = 0; j0 < n; j0 += NC) {
-        const int pw = panel_width(n, j0), cols = n - j0 < pw ? n - j0 : pw;
+        const int pw = firth_panel_width(n, j0), cols = n - j0 < pw ? n - j0 : pw;
         float *dst = p + (size_t)j0 * (size_t)k;
         for (int l = 0; l < k; l++) {
             const float *src = w + (size_t)l * rs + (size_t)j0 * cs;
@@ -116,7 +109,7 @@ static void block(int rows, int cols, int pw, int k, const float *a, size_t lda,
 void firth_panel_gemm(int m, int n, int k, const float *a, size_t lda, const float *p, float *c,
                       size_t ldc) {
     for (int j0 = 0; j0 < n; j0 += NC) {
-        const int pw = panel_width(n, j0), cols = n - j0 < pw ? n - j0 : pw;
+        const int pw = firth_panel_width(n, j0), cols = n - j0 < pw ? n - j0 : pw;
         for (int i0 = 0; i0 < m; i0 += MR)
             block(m - i0 < MR ? m - i0 : MR, cols, pw, k, a + (size_t)i0 * lda, lda,
                   p + (size_t)j0 * (size_t)k, c + (size_t)i0 * ldc + j0, ldc);

@@ -147,18 +147,20 @@ typedef struct par_layout {
     float *dht;    /* (B, H) d loss / d h_{t-1}, each part writing its own units' columns */
 } par_layout;
 
-static size_t panel_part(int H, int parts, int upto) {
+/* Where part `upto`'s panels start: floats (core/panel.h) or, with bf16, bfloat16 elements
+ * (core/bpanel.h, acts->bpar below). */
+static size_t panel_part(int H, int parts, int upto, int bf16) {
     size_t n = 0;
     for (int p = 0; p < upto; p++) {
         int u0, nu;
         part_units(H, p, parts, &u0, &nu);
-        n += 4 * firth_panel_floats(H, nu);
+        n += 4 * (bf16 ? firth_bpanel_elems(H, nu) : firth_panel_floats(H, nu));
     }
     return n;
 }
 
 size_t firth_lstm_par_floats(int B, int H, int parts) {
-    return panel_part(H, parts, parts) + 5 * (size_t)H * (size_t)B;
+    return panel_part(H, parts, parts, 0) + 5 * (size_t)H * (size_t)B;
 }
 
 /* acts->bpar, the bfloat16 form of the same: per part 4 firth_bpanel_elems(H, nu) elements of
@@ -169,25 +171,15 @@ typedef struct bpar_layout {
     uint16_t *panels, *hb, *db;
 } bpar_layout;
 
-static size_t bpanel_part(int H, int parts, int upto) {
-    size_t n = 0;
-    for (int p = 0; p < upto; p++) {
-        int u0, nu;
-        part_units(H, p, parts, &u0, &nu);
-        n += 4 * firth_bpanel_elems(H, nu);
-    }
-    return n;
-}
-
 size_t firth_lstm_bpar_elems(int B, int H, int parts) {
-    return bpanel_part(H, parts, parts) + 2 * (size_t)B * firth_bf16_even((size_t)H) +
+    return panel_part(H, parts, parts, 1) + 2 * (size_t)B * firth_bf16_even((size_t)H) +
            2 * (size_t)B * 4 * (size_t)H;
 }
 
 static bpar_layout bpar_of(uint16_t *bpar, int B, int H, int parts) {
     bpar_layout L;
     L.panels = bpar;
-    L.hb = bpar + bpanel_part(H, parts, parts);
+    L.hb = bpar + panel_part(H, parts, parts, 1);
     L.db = L.hb + 2 * (size_t)B * firth_bf16_even((size_t)H);
     return L;
 }
@@ -214,7 +206,7 @@ static void round_units(int B, int H, int u0, int nu, const float *v, uint16_t *
 static par_layout par_of(float *par, int B, int H, int parts) {
     par_layout L;
     L.panels = par;
-    L.rt = par + panel_part(H, parts, parts);
+    L.rt = par + panel_part(H, parts, parts, 0);
     L.dht = L.rt + 4 * (size_t)H * (size_t)B; /* + H B: the 5 H B of firth_lstm_par_floats */
     return L;
 }
@@ -245,11 +237,11 @@ static void forward_part(void *ctx, int part, int parts) {
     }
     const par_layout L = par_of(a->par, B, H, parts);
     const size_t P = firth_panel_floats(H, nu), R = 4 * (size_t)nu;
-    float *pan = L.panels + panel_part(H, parts, part), *rt = L.rt + 4 * (size_t)u0 * B;
+    float *pan = L.panels + panel_part(H, parts, part, 0), *rt = L.rt + 4 * (size_t)u0 * B;
     /* bfloat16: the panels and h_t in bf.hb[t & 1] (row stride H2), h_0's columns first */
     const bpar_layout bf = a->bf16 ? bpar_of(a->bpar, B, H, parts) : (bpar_layout){0};
     const size_t BP = firth_bpanel_elems(H, nu), H2 = firth_bf16_even((size_t)H);
-    uint16_t *bpan = a->bf16 ? bf.panels + bpanel_part(H, parts, part) : NULL;
+    uint16_t *bpan = a->bf16 ? bf.panels + panel_part(H, parts, part, 1) : NULL;
     for (int q = 0; q < 4; q++) { /* gate q of the part's units: H x nu of Wh */
         if (a->bf16)
             firth_bpanel_pack(H, nu, J->w->wh + (size_t)q * H + u0, G, 1, bpan + q * BP, 0, nu);
@@ -318,10 +310,10 @@ static void backward_part(void *ctx, int part, int parts) {
         return;
     }
     const par_layout L = par_of(a->par, B, H, parts);
-    float *pan = L.panels + panel_part(H, parts, part);
+    float *pan = L.panels + panel_part(H, parts, part, 0);
     float *dht = L.dht + u0, *dc_next = a->dhc + BH + u0;
     const bpar_layout bf = a->bf16 ? bpar_of(a->bpar, B, H, parts) : (bpar_layout){0};
-    uint16_t *bpan = a->bf16 ? bf.panels + bpanel_part(H, parts, part) : NULL;
+    uint16_t *bpan = a->bf16 ? bf.panels + panel_part(H, parts, part, 1) : NULL;
     /* the part's rows of Wh, transposed: 4H x nu, element (g, j) at Wh[u0 + j][g] */
     if (a->bf16)
         firth_bpanel_pack((int)G, nu, J->w->wh + (size_t)u0 * G, 1, G, bpan, 0, nu);
