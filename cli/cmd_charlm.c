@@ -218,7 +218,7 @@ static int cmd_charlm_train(int argc, char **argv) {
         {"--seed", OPT_U64, &seed, 0, 1.8e19, NULL, "N", "random seed (default 1)"},
         {"--bf16", OPT_FLAG, &bf16, 0, 0, NULL, NULL,
          "mixed precision: the LSTM's matrix products round their operands to bfloat16 and sum "
-         "in float (about 1.4x the steps per second with AVX512_BF16; weights, Adam and "
+         "in float (about 1.5x the steps per second with AVX512_BF16; weights, Adam and "
          "validation stay in float; default off)"},
         {"--quiet", OPT_FLAG, &quiet, 0, 0, NULL, NULL, "no progress on stderr"},
     };
