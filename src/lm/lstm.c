@@ -361,9 +361,10 @@ void firth_lstm_forward(int T, int B, int NI, int H, const float *x, const int32
         firth_pool_sgemm(a->pool, CblasNoTrans, CblasNoTrans, (int)TB, (int)G, NI, 1.0f, x, NI,
                          w->wx, (int)G, 1.0f, a->gates, (int)G);
     if (use_panels(a, T)) {
-        if (a->bf16 && H % 2) /* the padding column of both buffers of h_t */
-            for (size_t r = 0; r < 2 * (size_t)B; r++)
-                bpar_of(a->bpar, B, H, firth_pool_threads(a->pool)).hb[r * (H + 1) + H] = 0;
+        if (a->bf16 && H % 2) { /* the padding column of both buffers of h_t */
+            uint16_t *hb = bpar_of(a->bpar, B, H, firth_pool_threads(a->pool)).hb;
+            for (size_t r = 0; r < 2 * (size_t)B; r++) hb[r * (H + 1) + H] = 0;
+        }
         step_job J = {T, B, H, w, a, NULL, NULL};
         firth_pool_run(a->pool, forward_part, &J);
         return;
