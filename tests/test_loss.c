@@ -333,10 +333,12 @@ static void test_ns_batch(void) {
     firth_rng_seed(&rng, 77);
     firth_sigmoid_table *tab = malloc(sizeof *tab);
     firth_sigmoid_table_init(tab);
-    const int dim = 13, rows_in = 12, rows_out = 20, m = 6, n = 5;
+    const int rows_in = 12, rows_out = 20, m = 6;
     const double alpha = 0.05;
     double max_ref = 0.0, max_fast = 0.0;
-    for (int trial = 0; trial < 10; trial++) {
+    /* trials 10..13: the sizes the kernel has copies for (dim 100 and 300, 6 targets) */
+    for (int trial = 0; trial < 14; trial++) {
+        const int dim = trial < 10 ? 13 : trial < 12 ? 100 : 300, n = trial < 10 ? 5 : 6;
         float *in0 = malloc(sizeof(float) * rows_in * dim), *out0 = malloc(sizeof(float) * rows_out * dim);
         float *inA = malloc(sizeof(float) * rows_in * dim), *outA = malloc(sizeof(float) * rows_out * dim);
         float *inB = malloc(sizeof(float) * rows_in * dim), *outB = malloc(sizeof(float) * rows_out * dim);
@@ -344,10 +346,11 @@ static void test_ns_batch(void) {
         double *ref_out = calloc((size_t)rows_out * dim, sizeof(double));
         double *gh = malloc(sizeof(double) * dim), *go = malloc(sizeof(double) * n * dim);
         float *scratch = malloc(sizeof(float) * firth_ns_batch_scratch(m, n, dim));
-        fill(&rng, in0, (size_t)rows_in * dim, trial < 5 ? 0.5 : 2.0);
-        fill(&rng, out0, (size_t)rows_out * dim, trial < 5 ? 0.5 : 2.0);
-        int idx[6] = {3, 7, 3, 0, 11, 5};        /* row 3 twice */
-        int32_t targets[5] = {9, 2, 17, 2, 14}; /* noise word 2 twice */
+        const double scale = trial < 10 ? (trial < 5 ? 0.5 : 2.0) : (trial % 2 ? 2.0 : 0.5);
+        fill(&rng, in0, (size_t)rows_in * dim, scale);
+        fill(&rng, out0, (size_t)rows_out * dim, scale);
+        int idx[6] = {3, 7, 3, 0, 11, 5};           /* row 3 twice */
+        int32_t targets[6] = {9, 2, 17, 2, 14, 4}; /* noise word 2 twice */
         targets[0] = (int32_t)(9 + trial % 5);
         /* reference: per-pair gradients summed, from the values before the step */
         double loss_ref = 0.0;
@@ -389,13 +392,16 @@ static void test_ns_cbow(void) {
     firth_rng_seed(&rng, 78);
     firth_sigmoid_table *tab = malloc(sizeof *tab);
     firth_sigmoid_table_init(tab);
-    const int rows_in = 12, rows_out = 20, m = 3, k = 4;
+    const int rows_in = 12, rows_out = 20;
     const int nctx[3] = {2, 4, 3};
     const int idx[9] = {3, 7, 3, 0, 3, 5, 11, 5, 1};
     const double alpha = 0.05;
     double max_ref = 0.0, max_fast = 0.0;
-    for (int trial = 0; trial < 10; trial++) {
-        const int dim = trial % 2 ? 37 : 13;
+    /* trials 10..17: the sizes the kernel has copies for (dim 100 and 300, blocks of 1 and 2,
+     * 5 noise words) */
+    for (int trial = 0; trial < 18; trial++) {
+        const int dim = trial < 10 ? (trial % 2 ? 37 : 13) : trial < 14 ? 100 : 300;
+        const int m = trial < 10 ? 3 : 1 + trial % 2, k = trial < 10 ? 4 : 5;
         float *in0 = malloc(sizeof(float) * rows_in * dim), *out0 = malloc(sizeof(float) * rows_out * dim);
         float *inA = malloc(sizeof(float) * rows_in * dim), *outA = malloc(sizeof(float) * rows_out * dim);
         float *inB = malloc(sizeof(float) * rows_in * dim), *outB = malloc(sizeof(float) * rows_out * dim);
@@ -404,11 +410,16 @@ static void test_ns_cbow(void) {
         double *gh = malloc(sizeof(double) * dim), *go = malloc(sizeof(double) * (k + 1) * dim);
         float *h = malloc(sizeof(float) * dim);
         float *scratch = malloc(sizeof(float) * firth_ns_cbow_scratch(m, k, dim));
-        fill(&rng, in0, (size_t)rows_in * dim, trial < 5 ? 0.5 : 2.0);
-        fill(&rng, out0, (size_t)rows_out * dim, trial < 5 ? 0.5 : 2.0);
-        /* centres' words 9, 2, 9 (+ trial); noise 17, 2, 14, 17 */
-        int32_t targets[7] = {9, 2, 9, 17, 2, 14, 17};
-        targets[0] = targets[2] = (int32_t)(9 + trial % 5);
+        const double scale = trial < 10 ? (trial < 5 ? 0.5 : 2.0) : (trial % 4 < 2 ? 0.5 : 2.0);
+        fill(&rng, in0, (size_t)rows_in * dim, scale);
+        fill(&rng, out0, (size_t)rows_out * dim, scale);
+        /* m = 3: centres' words 9, 2, 9 (+ trial); noise 17, 2, 14, 17.
+         * m = 2: centres 9, 2; noise 17, 2, 14, 17, 9.  m = 1: centre 9; noise 17, 9, 14, 17, 3 */
+        int32_t targets[8] = {9, 2, 9, 17, 2, 14, 17};
+        if (m == 2) memcpy(targets, (const int32_t[7]){9, 2, 17, 2, 14, 17, 9}, sizeof(int32_t[7]));
+        if (m == 1) memcpy(targets, (const int32_t[6]){9, 17, 9, 14, 17, 3}, sizeof(int32_t[6]));
+        targets[0] = (int32_t)(9 + trial % 5);
+        if (m == 3) targets[2] = targets[0];
         double loss_ref = 0.0;
         for (int j = 0, r0 = 0; j < m; r0 += nctx[j], j++) {
             for (int d = 0; d < dim; d++) {
@@ -416,7 +427,7 @@ static void test_ns_cbow(void) {
                 for (int r = r0; r < r0 + nctx[j]; r++) s += in0[idx[r] * dim + d];
                 h[d] = (float)(s / nctx[j]);
             }
-            int32_t tj[5];
+            int32_t tj[6];
             int n = 0;
             tj[n++] = targets[j];
             for (int t = 0; t < k; t++)
