@@ -101,8 +101,8 @@ static void add_rows(float *out, const v16 *step, const int32_t *targets, int n,
 /* The kernels' bodies are inlined into their public functions once with the sizes as arguments
  * and again with the defaults' sizes fixed (dim 100 and 300, 5 noise words, CBOW blocks of 1 and
  * 2), so that for those the compiler unrolls the short loops over vectors, rows and targets and
- * copies rows with straight moves: a fifth less time per step for the defaults
- * (bench/RESULTS.md, run N). */
+ * copies rows with straight moves: a fifth less time per CBOW step and a tenth per skip-gram
+ * window for the defaults (bench/RESULTS.md, run N). */
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* The rows are copied into zero-padded, aligned local blocks so that every inner loop runs over
