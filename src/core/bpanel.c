@@ -10,7 +10,7 @@
 #endif
 
 /* MR rows of c at a time; panels NC columns wide (as core/panel.c) */
-enum { MR = 6, NC = 64 };
+enum { MR = 6, NC = FIRTH_PANEL_NC };
 
 int firth_bpanel_native(void) {
 #if FIRTH_BF16_KERNEL

@@ -9,7 +9,7 @@
 #endif
 
 /* MR rows of c at a time; panels NC columns wide */
-enum { MR = 6, NC = 64 };
+enum { MR = 6, NC = FIRTH_PANEL_NC };
 
 void firth_panel_pack(int k, int n, const float *w, size_t rs, size_t cs, float *p) {
     for (int j0 = 0; j0 < n; j0 += NC) {

@@ -19,11 +19,14 @@ static inline size_t firth_panel_floats(int k, int n) {
     return ((size_t)n + 15) / 16 * 16 * (size_t)k;
 }
 
-/* Width of the panel that starts at column j0 (a multiple of 64) of a packed matrix n columns
- * wide: 64, or what is left of n rounded up to 16. Shared with core/bpanel.h's layout. */
+/* Columns of a full panel, of this layout and of core/bpanel.h's. */
+enum { FIRTH_PANEL_NC = 64 };
+
+/* Width of the panel that starts at column j0 (a multiple of FIRTH_PANEL_NC) of a packed matrix
+ * n columns wide: FIRTH_PANEL_NC, or what is left of n rounded up to 16. */
 static inline int firth_panel_width(int n, int j0) {
     const int left = (n - j0 + 15) / 16 * 16;
-    return left < 64 ? left : 64;
+    return left < FIRTH_PANEL_NC ? left : FIRTH_PANEL_NC;
 }
 
 /* Packs W (k x n), element (l, j) at w[l rs + j cs], into p (firth_panel_floats(k, n) floats);
