@@ -415,9 +415,10 @@ static void test_ns_cbow(void) {
         fill(&rng, out0, (size_t)rows_out * dim, scale);
         /* m = 3: centres' words 9, 2, 9 (+ trial); noise 17, 2, 14, 17.
          * m = 2: centres 9, 2; noise 17, 2, 14, 17, 9.  m = 1: centre 9; noise 17, 9, 14, 17, 3 */
-        int32_t targets[8] = {9, 2, 9, 17, 2, 14, 17};
-        if (m == 2) memcpy(targets, (const int32_t[7]){9, 2, 17, 2, 14, 17, 9}, sizeof(int32_t[7]));
-        if (m == 1) memcpy(targets, (const int32_t[6]){9, 17, 9, 14, 17, 3}, sizeof(int32_t[6]));
+        static const int32_t by_m[4][8] = {
+            {0}, {9, 17, 9, 14, 17, 3}, {9, 2, 17, 2, 14, 17, 9}, {9, 2, 9, 17, 2, 14, 17}};
+        int32_t targets[8];
+        memcpy(targets, by_m[m], sizeof targets);
         targets[0] = (int32_t)(9 + trial % 5);
         if (m == 3) targets[2] = targets[0];
         double loss_ref = 0.0;
