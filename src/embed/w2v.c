@@ -210,6 +210,7 @@ typedef struct worker {
     w2v_stream stream;   /* the words of [begin, end), kept after the first epoch */
     int32_t *targets;    /* (negative + cbow_block) */
     int32_t *targets_next; /* (negative + cbow_block) the next window's or block's, batched */
+    uint64_t *noise_r;   /* (negative) the random bits of the next noise draws (see next_noise) */
     int *nctx;           /* (cbow_block) context words of each centre of a CBOW block */
     float *dh;           /* (D) step for the input vector */
     float *hbuf;         /* (D) CBOW mean of the context */
@@ -317,13 +318,31 @@ static inline float predict(worker *w, const float *h, int32_t target, float alp
     }
 }
 
+/* The noise draws of a batched sentence take their random bits one window or block ahead, so
+ * that the alias column each will read is prefetched while the current one computes (the
+ * column's load was a stall of its own on the way to the rows' prefetches: 5-6 % of the time,
+ * bench/RESULTS.md run O). start_noise draws the bits of a sentence's first draws; the bits
+ * left over at its end are dropped, so a checkpoint between sentences needs only the RNG. */
+static inline void start_noise(worker *w) {
+    for (int i = 0; i < w->tr->m->p.negative; i++) {
+        w->noise_r[i] = firth_rng_next(&w->rng);
+        __builtin_prefetch(firth_alias_column(&w->tr->noise, w->noise_r[i]));
+    }
+}
+static inline int32_t next_noise(worker *w, int i) {
+    int32_t t = (int32_t)firth_alias_draw(&w->tr->noise, w->noise_r[i]);
+    w->noise_r[i] = firth_rng_next(&w->rng);
+    __builtin_prefetch(firth_alias_column(&w->tr->noise, w->noise_r[i]));
+    return t;
+}
+
 /* Fills targets with `target` and the noise words drawn for it (a draw equal to the target is
  * skipped, as word2vec.c); returns how many. */
 static inline int draw_targets(worker *w, int32_t target, int32_t *targets) {
     int n = 0, k = w->tr->m->p.negative;
     targets[n++] = target;
     for (int i = 0; i < k; i++) {
-        int32_t t = (int32_t)firth_alias_draw(&w->tr->noise, firth_rng_next(&w->rng));
+        int32_t t = next_noise(w, i);
         if (t != target) targets[n++] = t;
     }
     mark_out_dirty(w, targets, n);
@@ -341,8 +360,7 @@ static inline void prefetch_row(const float *row, int D) {
 static inline void draw_block(worker *w, const int32_t *words, int m, int32_t *targets) {
     int k = w->tr->m->p.negative;
     memcpy(targets, words, (size_t)m * sizeof *targets);
-    for (int i = 0; i < k; i++)
-        targets[m + i] = (int32_t)firth_alias_draw(&w->tr->noise, firth_rng_next(&w->rng));
+    for (int i = 0; i < k; i++) targets[m + i] = next_noise(w, i);
     mark_out_dirty(w, targets, m + k);
 }
 
@@ -355,6 +373,7 @@ static double train_sentence_sg_batch(worker *w, int len, float alpha, uint64_t 
     const int D = m->D, window = m->p.window;
     const int32_t *sent = w->sent;
     int32_t *cur = w->targets, *next = w->targets_next;
+    start_noise(w);
     int ncur = draw_targets(w, sent[0], cur), nnext = 0;
     for (int t = 0; t < ncur; t++) prefetch_row(m->out + (size_t)cur[t] * D, D);
     double loss = 0.0;
@@ -390,6 +409,7 @@ static double train_sentence_cbow_batch(worker *w, int len, float alpha, uint64_
     const int32_t *sent = w->sent;
     int32_t *cur = w->targets, *next = w->targets_next;
     int mcur = len < B ? len : B, mnext = 0;
+    start_noise(w);
     draw_block(w, sent, mcur, cur);
     for (int t = 0; t < mcur + k; t++) prefetch_row(m->out + (size_t)cur[t] * D, D);
     double loss = 0.0;
@@ -580,6 +600,7 @@ static void free_workers(worker *ws, int n) {
         firth_free_aligned(ws[i].sent);
         firth_free_aligned(ws[i].targets);
         firth_free_aligned(ws[i].targets_next);
+        firth_free_aligned(ws[i].noise_r);
         firth_free_aligned(ws[i].dh);
         firth_free_aligned(ws[i].hbuf);
         free(ws[i].scores);
@@ -937,6 +958,7 @@ static firth_status train(firth_w2v *m, const firth_corpus *corpus, const firth_
         w->in_rows = firth_alloc_aligned(win * (size_t)cb * sizeof *w->in_rows);
         w->nctx = firth_alloc_aligned((size_t)cb * sizeof *w->nctx);
         w->targets_next = firth_alloc_aligned(nt * sizeof *w->targets_next);
+        w->noise_r = firth_alloc_aligned(((size_t)m->p.negative + 1) * sizeof *w->noise_r);
         size_t sg_scratch = firth_ns_batch_scratch((int)win, m->p.negative + 1, m->D);
         size_t cb_scratch = firth_ns_cbow_scratch(cb, m->p.negative, m->D);
         w->batch = firth_alloc_aligned((sg_scratch > cb_scratch ? sg_scratch : cb_scratch) *
@@ -945,7 +967,7 @@ static firth_status train(firth_w2v *m, const firth_corpus *corpus, const firth_
         w->examples = calloc((size_t)E, sizeof *w->examples);
         w->finished_at = calloc((size_t)E, sizeof *w->finished_at);
         if (!w->sent || !w->targets || !w->dh || !w->hbuf || !w->loss || !w->examples ||
-            !w->in_rows || !w->nctx || !w->batch || !w->targets_next ||
+            !w->in_rows || !w->nctx || !w->batch || !w->targets_next || !w->noise_r ||
             !w->finished_at || (m->p.loss == FIRTH_LOSS_SOFTMAX && !w->scores)) {
             st = firth_fail(err, FIRTH_ERR_NOMEM, "out of memory starting training");
             goto setup_failed;
