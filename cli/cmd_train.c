@@ -165,7 +165,7 @@ int cmd_train(int argc, char **argv) {
         {"--batch", OPT_CHOICE, &batch, 0, 0, "auto|off", NULL,
          "negative sampling: auto updates a window at once with shared noise words (sg, cbow); off: per pair as word2vec.c"},
         {"--cbow-block", OPT_INT, &p.cbow_block, 1, 64, NULL, "N",
-         "batched CBOW: N consecutive centre words share one set of noise words (default 2; 1: each its own)"},
+         "batched CBOW: N consecutive centre words share one set of noise words (default 1: each its own, as word2vec.c)"},
         {"--cache-mb", OPT_U64, &cache_mb, 0, 1099511627776.0, NULL, "MIB",
          "keep the corpus as word ids after epoch 1 if it fits (default 2048; 0: read the text every epoch)"},
         {"--checkpoint-every", OPT_DOUBLE, &ckpt_every, 0, 1e9, NULL, "SECONDS",

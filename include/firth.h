@@ -221,8 +221,9 @@ typedef struct firth_w2v_params {
     int cbow_block;        /* CBOW with batch: this many consecutive centre words of a sentence
                             * share one set of noise words and go through the kernel as one
                             * block, each still predicted from its own context against its own
-                            * word (default 2; 1: each centre word its own noise words, as
-                            * word2vec.c). Fewer noise rows and draws per word: faster. */
+                            * word (default 1: each centre word its own noise words, as
+                            * word2vec.c). 2 or more: fewer noise rows and draws per word, ~20 %
+                            * faster, ~1 analogy point lower (bench/RESULTS.md run O). */
     int64_t cache_mb;      /* while the first epoch reads the corpus, each thread keeps the ids of
                             * the words of its part in memory (4 bytes a word, about 100 MiB for
                             * 24M words), and later epochs read those instead of the text again;

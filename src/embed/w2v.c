@@ -41,7 +41,7 @@ firth_w2v_params firth_w2v_default_params(void) {
     p.seed = 1;
     p.report_every_ms = 200;
     p.batch = 1;
-    p.cbow_block = 2;
+    p.cbow_block = 1;
     p.cache_mb = 2048;
     return p;
 }
