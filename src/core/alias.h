@@ -25,14 +25,14 @@ typedef struct firth_alias {
 firth_status firth_alias_build(firth_alias *a, const double *weights, size_t n, firth_error *err);
 void firth_alias_free(firth_alias *a);
 
-/* The column that a draw from the random bits r reads, to prefetch it ahead of the draw. */
+/* The column that a draw from the random bits r reads (to prefetch it ahead of the draw). */
 static inline const firth_alias_col *firth_alias_column(const firth_alias *a, uint64_t r) {
     return &a->col[((r >> 32) * (uint64_t)a->n) >> 32];
 }
 
 /* One draw from 64 random bits: the high half picks a column, the low half is the coin. */
 static inline uint32_t firth_alias_draw(const firth_alias *a, uint64_t r) {
-    uint32_t c = (uint32_t)(((r >> 32) * (uint64_t)a->n) >> 32);
+    uint32_t c = (uint32_t)(firth_alias_column(a, r) - a->col);
     firth_alias_col e = a->col[c];
     return (uint32_t)r < e.prob ? c : e.alias;
 }

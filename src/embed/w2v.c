@@ -323,16 +323,16 @@ static inline float predict(worker *w, const float *h, int32_t target, float alp
  * column's load was a stall of its own on the way to the rows' prefetches: 5-6 % of the time,
  * bench/RESULTS.md run O). start_noise draws the bits of a sentence's first draws; the bits
  * left over at its end are dropped, so a checkpoint between sentences needs only the RNG. */
+static inline void fresh_noise_bits(worker *w, int i) {
+    w->noise_r[i] = firth_rng_next(&w->rng);
+    __builtin_prefetch(firth_alias_column(&w->tr->noise, w->noise_r[i]));
+}
 static inline void start_noise(worker *w) {
-    for (int i = 0; i < w->tr->m->p.negative; i++) {
-        w->noise_r[i] = firth_rng_next(&w->rng);
-        __builtin_prefetch(firth_alias_column(&w->tr->noise, w->noise_r[i]));
-    }
+    for (int i = 0; i < w->tr->m->p.negative; i++) fresh_noise_bits(w, i);
 }
 static inline int32_t next_noise(worker *w, int i) {
     int32_t t = (int32_t)firth_alias_draw(&w->tr->noise, w->noise_r[i]);
-    w->noise_r[i] = firth_rng_next(&w->rng);
-    __builtin_prefetch(firth_alias_column(&w->tr->noise, w->noise_r[i]));
+    fresh_noise_bits(w, i);
     return t;
 }
 
